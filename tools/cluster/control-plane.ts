@@ -189,8 +189,9 @@ export class ControlPlane {
   }
 }
 
-export async function stopCluster(state: ClusterState): Promise<void> {
-  await terminate([...state.processes].reverse());
+/** Stops every component (gracefully, unless `graceMs` is 0) and deletes the cluster's data. */
+export async function stopCluster(state: ClusterState, graceMs = 10_000): Promise<void> {
+  await terminate([...state.processes].reverse(), graceMs);
   await rm(join(clustersRoot(), state.name), { recursive: true, force: true });
 }
 
@@ -222,7 +223,8 @@ export async function removeStaleClusters(log: (line: string) => void): Promise<
       `removing control plane "${name}" left by an earlier run (owner pid ${state.owner.pid} is gone)` +
         (alive.length ? `; stopping ${alive.map((p) => `${p.name} pid ${p.pid}`).join(', ')}` : ''),
     );
-    await stopCluster(state);
+    // Its data is thrown away, so there is nothing to shut down gracefully.
+    await stopCluster(state, 0);
   }
 }
 

@@ -1,0 +1,24 @@
+// `npm run runtime -- <command>`: the runtime image's entrypoint. Each command lives in its own
+// module, loaded only when chosen, so `serve` never pays for the importer and vice versa.
+
+interface Command {
+  summary: string;
+  /** The module's `run(argv)` resolves to the process exit code. */
+  load: () => Promise<{ run(argv: string[]): Promise<number> }>;
+}
+
+const commands: Record<string, Command> = {};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  return `usage: npm run runtime -- <command> [options]\n\n${lines.join('\n')}\n\n` +
+    'Run a command with --help for its options.';
+}
+
+const [name, ...argv] = process.argv.slice(2);
+const command = name === undefined ? undefined : commands[name];
+if (!command) {
+  console.error(name === undefined || name === 'help' ? usage() : `unknown command "${name}"\n\n${usage()}`);
+  process.exit(name === undefined || name === 'help' ? 0 : 2);
+}
+process.exitCode = await (await command.load()).run(argv);
