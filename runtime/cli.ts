@@ -11,14 +11,18 @@ const commands: Record<string, Command> = {};
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
-  return `usage: npm run runtime -- <command> [options]\n\n${lines.join('\n')}\n\n` +
-    'Run a command with --help for its options.';
+  return (
+    `usage: npm run runtime -- <command> [options]\n\n${lines.join('\n')}\n\n` +
+    'Run a command with --help for its options.'
+  );
 }
 
 const [name, ...argv] = process.argv.slice(2);
 const command = name === undefined ? undefined : commands[name];
 if (!command) {
-  console.error(name === undefined || name === 'help' ? usage() : `unknown command "${name}"\n\n${usage()}`);
+  console.error(
+    name === undefined || name === 'help' ? usage() : `unknown command "${name}"\n\n${usage()}`,
+  );
   process.exit(name === undefined || name === 'help' ? 0 : 2);
 }
 process.exitCode = await (await command.load()).run(argv);

@@ -63,16 +63,21 @@ describe('local control plane (real etcd, kube-apiserver, kube-controller-manage
         ],
       },
     };
-    await cluster.kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: crd });
+    await cluster.kc
+      .makeApiClient(ApiextensionsV1Api)
+      .createCustomResourceDefinition({ body: crd });
     const objects = cluster.kc.makeApiClient(CustomObjectsApi);
     const target = { group: 'smoke.clawbot.dev', version: 'v1', namespace, plural: 'widgets' };
     // The new resource is served once the CRD is Established.
-    await eventually(() =>
-      objects.listNamespacedCustomObject(target).then(() => true),
-    );
+    await eventually(() => objects.listNamespacedCustomObject(target).then(() => true));
     await objects.createNamespacedCustomObject({
       ...target,
-      body: { apiVersion: 'smoke.clawbot.dev/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { size: 1 } },
+      body: {
+        apiVersion: 'smoke.clawbot.dev/v1',
+        kind: 'Widget',
+        metadata: { name: 'w' },
+        spec: { size: 1 },
+      },
     });
 
     const seen: Array<{ type: string; size: number }> = [];
@@ -83,8 +88,19 @@ describe('local control plane (real etcd, kube-apiserver, kube-controller-manage
       () => {},
     );
     try {
-      await cluster.kubectl(['-n', namespace, 'patch', 'widget', 'w', '--type=merge', '-p', '{"spec":{"size":2}}']);
-      await eventually(async () => (seen.some((e) => e.type === 'MODIFIED' && e.size === 2) ? true : undefined));
+      await cluster.kubectl([
+        '-n',
+        namespace,
+        'patch',
+        'widget',
+        'w',
+        '--type=merge',
+        '-p',
+        '{"spec":{"size":2}}',
+      ]);
+      await eventually(async () =>
+        seen.some((e) => e.type === 'MODIFIED' && e.size === 2) ? true : undefined,
+      );
       expect(seen[0]).to.deep.equal({ type: 'ADDED', size: 1 });
     } finally {
       watch.abort();

@@ -69,7 +69,8 @@ async function main(command: string | undefined): Promise<number> {
     }
     case 'build': {
       const binaries = await ensureBinaries();
-      for (const [tool, path] of Object.entries(binaries)) console.log(`${tool.padEnd(22)} ${path}`);
+      for (const [tool, path] of Object.entries(binaries))
+        console.log(`${tool.padEnd(22)} ${path}`);
       return 0;
     }
     default:

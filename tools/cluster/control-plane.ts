@@ -158,14 +158,18 @@ export class ControlPlane {
       await waitUntilReady(apiserver, () => apiOk(state.server, pki, '/readyz'), 90_000);
 
       await writeFile(state.kubeconfig, kubeconfigYaml(state.server, pki), { mode: 0o600 });
-      const controllerManager = await launch('kube-controller-manager', binaries.kubeControllerManager, [
-        `--kubeconfig=${state.kubeconfig}`,
-        '--leader-elect=false',
-        '--controllers=garbage-collector-controller,deployment-controller,replicaset-controller,namespace-controller',
-        `--secure-port=${cmPort}`,
-        '--bind-address=127.0.0.1',
-        `--cert-dir=${join(dir, 'pki', 'controller-manager')}`,
-      ]);
+      const controllerManager = await launch(
+        'kube-controller-manager',
+        binaries.kubeControllerManager,
+        [
+          `--kubeconfig=${state.kubeconfig}`,
+          '--leader-elect=false',
+          '--controllers=garbage-collector-controller,deployment-controller,replicaset-controller,namespace-controller',
+          `--secure-port=${cmPort}`,
+          '--bind-address=127.0.0.1',
+          `--cert-dir=${join(dir, 'pki', 'controller-manager')}`,
+        ],
+      );
       await waitUntilReady(
         controllerManager,
         () => httpsUnverifiedOk(`https://127.0.0.1:${cmPort}/healthz`),
@@ -197,7 +201,9 @@ export async function stopCluster(state: ClusterState, graceMs = 10_000): Promis
 
 export async function readState(name: string): Promise<ClusterState | undefined> {
   try {
-    return JSON.parse(await readFile(stateFile(join(clustersRoot(), name)), 'utf8')) as ClusterState;
+    return JSON.parse(
+      await readFile(stateFile(join(clustersRoot(), name)), 'utf8'),
+    ) as ClusterState;
   } catch {
     return undefined;
   }
@@ -233,14 +239,21 @@ function kubeconfigYaml(server: string, pki: Pki): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'clawbot-local', cluster: { server, 'certificate-authority-data': b64(pki.caCert) } }],
+    clusters: [
+      { name: 'clawbot-local', cluster: { server, 'certificate-authority-data': b64(pki.caCert) } },
+    ],
     users: [
       {
         name: 'clawbot-admin',
-        user: { 'client-certificate-data': b64(pki.adminCert), 'client-key-data': b64(pki.adminKey) },
+        user: {
+          'client-certificate-data': b64(pki.adminCert),
+          'client-key-data': b64(pki.adminKey),
+        },
       },
     ],
-    contexts: [{ name: 'clawbot-local', context: { cluster: 'clawbot-local', user: 'clawbot-admin' } }],
+    contexts: [
+      { name: 'clawbot-local', context: { cluster: 'clawbot-local', user: 'clawbot-admin' } },
+    ],
     'current-context': 'clawbot-local',
   });
 }
