@@ -49,7 +49,9 @@ async function start(): Promise<TestCluster> {
       return (await child).stdout;
     } catch (err) {
       const e = err as { stderr?: string; message: string };
-      throw new Error(`${binary.split('/').pop()} ${args.join(' ')}: ${e.stderr || e.message}`);
+      throw new Error(`${binary.split('/').pop()} ${args.join(' ')}: ${e.stderr || e.message}`, {
+        cause: err,
+      });
     }
   };
   return {
