@@ -161,6 +161,11 @@ const runtime = object(
       minimum: 1,
       maximum: 65535,
     }),
+    healthPort: integer(
+      'Port of /livez, /readyz and /metrics: never behind authentication, so probes and ' +
+        'scrapes keep working; not part of the Service.',
+      { default: 18790, minimum: 1, maximum: 65535 },
+    ),
     executionProvider: string(
       'Where inference runs: auto tries CUDA, then falls back to CPU; cuda requires a GPU; cpu never uses one.',
       { enum: ['auto', 'cuda', 'cpu'], default: 'auto' },
@@ -183,7 +188,16 @@ const runtime = object(
       'x-kubernetes-list-map-keys': ['name'],
     }),
   },
-  { default: {} },
+  {
+    default: {},
+    'x-kubernetes-validations': [
+      {
+        rule: '!has(self.port) || !has(self.healthPort) || self.port != self.healthPort',
+        message: 'runtime.port and runtime.healthPort must differ',
+        fieldPath: '.healthPort',
+      },
+    ],
+  },
 );
 
 const resources = object(

@@ -80,6 +80,8 @@ export interface RuntimeSpec {
   imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   /** Port of the chat API (/api/auth, /api/chat, /v1/...). */
   port: number;
+  /** Port of /livez, /readyz and /metrics: never behind authentication, so probes and scrapes keep working; not part of the Service. */
+  healthPort: number;
   /** Where inference runs: auto tries CUDA, then falls back to CPU; cuda requires a GPU; cpu never uses one. */
   executionProvider: 'auto' | 'cuda' | 'cpu';
   /** Most requests decoded together in one batch per replica; more wait in the queue. */
