@@ -1,0 +1,45 @@
+// The data volume at /app/data. A claim is never recreated or shrunk: once it exists only its
+// size request may grow, and it outlives the ChatBot when retainOnDelete is set.
+
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { parseQuantity } from '../../common/quantity.ts';
+import type { ChatBot } from '../api/types.generated.ts';
+import { childNames, labels, ownerReference } from './names.ts';
+import { claimAccessMode } from './settings.ts';
+
+/** Undefined with storage.existingClaim: the user's claim is never touched. */
+export function desiredClaim(
+  cb: ChatBot,
+  live: V1PersistentVolumeClaim | undefined,
+): V1PersistentVolumeClaim | undefined {
+  const { storage } = cb.spec;
+  if (storage.existingClaim) return undefined;
+  const metadata = {
+    name: childNames(cb.metadata.name!).claim,
+    namespace: cb.metadata.namespace,
+    labels: labels(cb),
+    // Without an owner the garbage collector leaves the claim (and the model and logs) behind.
+    ...(storage.retainOnDelete ? {} : { ownerReferences: [ownerReference(cb)] }),
+  };
+  const liveSize = live?.spec?.resources?.requests?.storage;
+  if (live) {
+    // Access mode and class are immutable on a claim; only the request may change, and only up.
+    const grow = (parseQuantity(storage.size) ?? 0) > (parseQuantity(liveSize ?? 0) ?? 0);
+    return {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata,
+      spec: { resources: { requests: { storage: String(grow ? storage.size : liveSize) } } },
+    };
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata,
+    spec: {
+      accessModes: [claimAccessMode(cb)],
+      resources: { requests: { storage: String(storage.size) } },
+      ...(storage.storageClassName ? { storageClassName: storage.storageClassName } : {}),
+    },
+  };
+}

@@ -1,0 +1,183 @@
+import { expect } from 'chai';
+import { desiredConfigMap, desiredServiceAccount } from './desired-config.ts';
+import { desiredDeployment } from './desired-deployment.ts';
+import { desiredNetworkPolicy, desiredService, endpointOf } from './desired-network.ts';
+import { desiredAutoscaler, desiredDisruptionBudget } from './desired-scaling.ts';
+import { desiredClaim } from './desired-storage.ts';
+import { chatBot, ggufSource, productionSpec } from './fixtures.ts';
+
+const ctx = { defaultRuntimeImage: 'ghcr.io/clawbot/runtime:0.1.0' };
+
+describe('desired children of a ChatBot', () => {
+  describe("the guide's production example", () => {
+    const cb = chatBot(productionSpec);
+    const deployment = desiredDeployment(cb, ctx);
+    const pod = deployment.spec!.template.spec!;
+    const runtime = pod.containers[0]!;
+
+    it('runs the runtime with the requested CPU, memory and one GPU', () => {
+      expect(runtime.resources).to.deep.equal({
+        requests: { cpu: '2', memory: '4Gi' },
+        limits: { memory: '4Gi', 'nvidia.com/gpu': '1' },
+      });
+      expect(pod.tolerations).to.deep.include({
+        key: 'nvidia.com/gpu',
+        operator: 'Exists',
+        effect: 'NoSchedule',
+      });
+    });
+
+    it('serves on port 18789 and probes a separate health port', () => {
+      expect(runtime.ports).to.deep.include({
+        name: 'http',
+        containerPort: 18789,
+        protocol: 'TCP',
+      });
+      expect(runtime.readinessProbe!.httpGet).to.deep.equal({ path: '/readyz', port: 'health' });
+      expect(runtime.livenessProbe!.httpGet).to.deep.equal({ path: '/livez', port: 'health' });
+    });
+
+    it('loads the model once into the data volume, verified by sha256', () => {
+      const loader = pod.initContainers![0]!;
+      expect(loader.args).to.deep.equal([
+        'load-model',
+        '--source',
+        ggufSource.url,
+        '--sha256',
+        ggufSource.sha256,
+        '--format',
+        'gguf',
+        '--model-path',
+        `/app/data/models/${ggufSource.sha256.slice(0, 16)}`,
+      ]);
+      expect(desiredConfigMap(cb).data!.MODEL_PATH).to.equal(
+        `/app/data/models/${ggufSource.sha256.slice(0, 16)}`,
+      );
+      expect(runtime.volumeMounts).to.deep.include({ name: 'data', mountPath: '/app/data' });
+    });
+
+    it('runs non-root, without privilege escalation, on a read-only root filesystem', () => {
+      expect(pod.securityContext!.runAsNonRoot).to.equal(true);
+      for (const c of [...pod.initContainers!, ...pod.containers]) {
+        expect(c.securityContext).to.deep.equal({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        });
+      }
+      expect(pod.automountServiceAccountToken).to.equal(false);
+      expect(desiredServiceAccount(cb).automountServiceAccountToken).to.equal(false);
+    });
+
+    it('autoscales 2–10 replicas at 70 % CPU and starts at the minimum', () => {
+      const hpa = desiredAutoscaler(cb)!;
+      expect(hpa.spec!.minReplicas).to.equal(2);
+      expect(hpa.spec!.maxReplicas).to.equal(10);
+      expect(hpa.spec!.metrics![0]!.resource!.target.averageUtilization).to.equal(70);
+      expect(deployment.spec!.replicas).to.equal(2);
+      expect(desiredDisruptionBudget(cb)!.spec!.maxUnavailable).to.equal(1);
+    });
+
+    it('asks for 100Gi of ReadWriteMany SSD storage, since replicas may spread over nodes', () => {
+      const claim = desiredClaim(cb, undefined)!;
+      expect(claim.spec).to.deep.equal({
+        accessModes: ['ReadWriteMany'],
+        resources: { requests: { storage: '100Gi' } },
+        storageClassName: 'ssd',
+      });
+      // retainOnDelete defaults to true: no owner, so deleting the ChatBot keeps the data.
+      expect(claim.metadata!.ownerReferences).to.equal(undefined);
+    });
+
+    it('admits only the allowed network to the chat port', () => {
+      const policy = desiredNetworkPolicy(cb) as unknown as {
+        spec: { ingress: Array<{ from?: unknown; ports: unknown }> };
+      };
+      expect(policy.spec.ingress[0]).to.deep.equal({
+        from: [{ ipBlock: { cidr: '10.20.0.0/16' } }],
+        ports: [{ port: 18789, protocol: 'TCP' }],
+      });
+      expect(desiredService(cb).spec!.ports).to.deep.equal([
+        { name: 'http', port: 18789, targetPort: 'http', protocol: 'TCP' },
+      ]);
+      expect(endpointOf(cb)).to.equal('http://bot.ns.svc:18789');
+    });
+  });
+
+  it('leaves the replica count to the autoscaler once the Deployment exists', () => {
+    const cb = chatBot(productionSpec);
+    const live = { spec: { replicas: 7 } };
+    expect(desiredDeployment(cb, { ...ctx, live }).spec!.replicas).to.equal(7);
+    // ...but keeps it inside min..max when those change.
+    expect(
+      desiredDeployment(cb, { ...ctx, live: { spec: { replicas: 1 } } }).spec!.replicas,
+    ).to.equal(2);
+    expect(
+      desiredDeployment(cb, { ...ctx, live: { spec: { replicas: 30 } } }).spec!.replicas,
+    ).to.equal(10);
+  });
+
+  it('uses a fixed replica count without autoscaler or budget for one replica', () => {
+    const cb = chatBot({ model: { source: ggufSource, format: 'gguf' }, scaling: { replicas: 1 } });
+    expect(desiredAutoscaler(cb)).to.equal(undefined);
+    expect(desiredDisruptionBudget(cb)).to.equal(undefined);
+    expect(desiredNetworkPolicy(cb)).to.equal(undefined);
+    expect(desiredDeployment(cb, ctx).spec!.replicas).to.equal(1);
+    // One replica on a one-node volume: the old pod must release it before the new one starts.
+    expect(desiredDeployment(cb, ctx).spec!.strategy).to.deep.equal({ type: 'Recreate' });
+    expect(desiredClaim(cb, undefined)!.spec!.accessModes).to.deep.equal(['ReadWriteOnce']);
+  });
+
+  it('never shrinks an existing claim and only ever changes its size', () => {
+    const cb = chatBot({
+      model: { source: ggufSource, format: 'gguf' },
+      storage: { size: '50Gi' },
+    });
+    const live = {
+      spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '100Gi' } } },
+    };
+    expect(desiredClaim(cb, live)!.spec).to.deep.equal({
+      resources: { requests: { storage: '100Gi' } },
+    });
+    const bigger = chatBot({
+      model: { source: ggufSource, format: 'gguf' },
+      storage: { size: '200Gi' },
+    });
+    expect(desiredClaim(bigger, live)!.spec).to.deep.equal({
+      resources: { requests: { storage: '200Gi' } },
+    });
+  });
+
+  it('mounts a model from a PVC read-only and skips the loader', () => {
+    const cb = chatBot({ model: { source: { pvc: { claimName: 'models', path: '/smollm2' } } } });
+    const pod = desiredDeployment(cb, ctx).spec!.template.spec!;
+    expect(pod.initContainers).to.equal(undefined);
+    expect(pod.volumes).to.deep.include({
+      name: 'model',
+      persistentVolumeClaim: { claimName: 'models', readOnly: true },
+    });
+    expect(desiredConfigMap(cb).data!.MODEL_PATH).to.equal('/app/model/smollm2');
+  });
+
+  it('rolls the pods when the runtime configuration changes, not otherwise', () => {
+    const hash = (spec: Record<string, unknown>) =>
+      desiredDeployment(chatBot({ model: { source: ggufSource, format: 'gguf' }, ...spec }), ctx)
+        .spec!.template.metadata!.annotations!['clawbot.dev/config-hash'];
+    expect(hash({})).to.equal(hash({}));
+    expect(hash({ model: { source: ggufSource, format: 'gguf', maxTokens: 1024 } })).to.not.equal(
+      hash({}),
+    );
+  });
+
+  it('selects GPU nodes by product when asked', () => {
+    const cb = chatBot({ ...productionSpec, resources: { gpu: 2, gpuProduct: 'Tesla-T4' } });
+    const pod = desiredDeployment(cb, ctx).spec!.template.spec!;
+    expect(pod.nodeSelector).to.deep.equal({ 'nvidia.com/gpu.product': 'Tesla-T4' });
+    expect(pod.containers[0]!.resources!.limits!['nvidia.com/gpu']).to.equal('2');
+    // No spare GPU for a surge pod: replace one at a time.
+    expect(desiredDeployment(cb, ctx).spec!.strategy!.rollingUpdate).to.deep.equal({
+      maxSurge: 0,
+      maxUnavailable: 1,
+    });
+  });
+});
