@@ -106,15 +106,11 @@ describe('desired children of a ChatBot', () => {
 
   it('leaves the replica count to the autoscaler once the Deployment exists', () => {
     const cb = chatBot(productionSpec);
-    const live = { spec: { replicas: 7 } };
-    expect(desiredDeployment(cb, { ...ctx, live }).spec!.replicas).to.equal(7);
+    const live = (replicas: number) => ({ spec: { replicas, selector: {}, template: {} } });
+    expect(desiredDeployment(cb, { ...ctx, live: live(7) }).spec!.replicas).to.equal(7);
     // ...but keeps it inside min..max when those change.
-    expect(
-      desiredDeployment(cb, { ...ctx, live: { spec: { replicas: 1 } } }).spec!.replicas,
-    ).to.equal(2);
-    expect(
-      desiredDeployment(cb, { ...ctx, live: { spec: { replicas: 30 } } }).spec!.replicas,
-    ).to.equal(10);
+    expect(desiredDeployment(cb, { ...ctx, live: live(1) }).spec!.replicas).to.equal(2);
+    expect(desiredDeployment(cb, { ...ctx, live: live(30) }).spec!.replicas).to.equal(10);
   });
 
   it('uses a fixed replica count without autoscaler or budget for one replica', () => {
