@@ -4,6 +4,7 @@ import {
   apiKeyMatchesHash,
   generateApiKey,
   hashApiKey,
+  isKeyId,
   looksLikeApiKey,
   parseApiKey,
 } from './api-key.ts';
@@ -66,6 +67,12 @@ describe('API keys', () => {
     }
     const dashed = key.slice(0, 20) + '-' + key.slice(21);
     expect(parseApiKey(dashed)).to.include({ reason: 'malformed' });
+  });
+
+  it('have key ids of 12 base62 characters', () => {
+    expect(isKeyId(generateApiKey().keyId)).to.equal(true);
+    for (const bad of ['', 'abc', 'abcdefghijk_', 'abcdefghijklm'])
+      expect(isKeyId(bad)).to.equal(false);
   });
 
   it('are recognised by their prefix', () => {

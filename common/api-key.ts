@@ -19,6 +19,8 @@ const shape = new RegExp(
   `^${PREFIX}([0-9A-Za-z]{${KEY_ID_LENGTH}})_[0-9A-Za-z]{${SECRET_LENGTH}}([0-9A-Za-z]{${CHECKSUM_LENGTH}})$`,
 );
 
+const keyIdShape = new RegExp(`^[0-9A-Za-z]{${KEY_ID_LENGTH}}$`);
+
 export const API_KEY_LENGTH = PREFIX.length + KEY_ID_LENGTH + 1 + SECRET_LENGTH + CHECKSUM_LENGTH;
 
 export interface GeneratedApiKey {
@@ -62,6 +64,11 @@ export function parseApiKey(text: string): ParsedApiKey {
     };
   }
   return { ok: true, keyId: match[1]! };
+}
+
+/** True for a well-formed key id (what the verifier files and token subjects carry). */
+export function isKeyId(text: string): boolean {
+  return keyIdShape.test(text);
 }
 
 /** True for text that starts like a ClawBot key, so it should be judged as one. */
