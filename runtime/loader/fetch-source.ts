@@ -7,6 +7,7 @@ import { stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream } from 'node:stream/web';
 import { formatBytes, type ProgressSink } from './progress.ts';
 
 export interface FetchedSource {
@@ -53,7 +54,7 @@ async function download(url: string, file: string, progress: ProgressSink): Prom
   if (total > 0) await ensureSpace(dirname(file), total);
   const hash = createHash('sha256');
   await pipeline(
-    Readable.fromWeb(response.body as import('node:stream/web').ReadableStream),
+    Readable.fromWeb(response.body as ReadableStream),
     meter(hash, total, `downloading ${url}`, progress),
     createWriteStream(file),
   );

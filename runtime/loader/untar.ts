@@ -109,7 +109,7 @@ export async function untar(file: string, target: string): Promise<number> {
         const piece = Math.min(left, 1 << 20);
         const data = await reader.read(piece);
         if (!data) throw new LoadError(`archive ends in the middle of ${name}`);
-        if (!out.write(data)) await new Promise((r) => out.once('drain', r));
+        if (!out.write(data)) await new Promise<void>((r) => out.once('drain', () => r()));
         left -= piece;
       }
       await new Promise<void>((resolve, reject) =>
