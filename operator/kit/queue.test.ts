@@ -148,7 +148,9 @@ describe('WorkQueue', () => {
     expect(await metricValue('workqueue_depth', queue.name)).to.equal(1);
     const sum = async (metric: string) =>
       (await metricsRegistry.getSingleMetric(metric)!.get()).values.find(
-        (v) => v.labels.name === queue.name && v.metricName === `${metric}_sum`,
+        (v) =>
+          v.labels.name === queue.name &&
+          (v as { metricName?: string }).metricName === `${metric}_sum`,
       )?.value;
     expect(await sum('workqueue_queue_duration_seconds')).to.equal(2);
     expect(await sum('workqueue_work_duration_seconds')).to.equal(3);
