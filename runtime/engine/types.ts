@@ -30,6 +30,8 @@ export type FinishReason = 'stop' | 'length' | 'cancelled';
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
+  /** Prompt tokens served from the prefix cache (OpenAI's prompt_tokens_details.cached_tokens). */
+  cachedPromptTokens?: number;
 }
 
 /** One piece of streamed output: text that is final (never retracted by a later stop match). */
@@ -72,6 +74,8 @@ export interface Engine {
 export type EngineErrorCode =
   /** The prompt (plus requested tokens) does not fit the model's context: HTTP 400. */
   | 'context_length_exceeded'
+  /** The model's chat template refused the conversation (e.g. roles out of order): HTTP 400. */
+  | 'invalid_request'
   /** The wait queue is full: HTTP 429 with Retry-After. */
   | 'queue_full'
   /** The engine is not ready or is shutting down: HTTP 503 with Retry-After. */
