@@ -7,7 +7,16 @@ interface Command {
   load: () => Promise<{ run(argv: string[]): Promise<number> }>;
 }
 
-const commands: Record<string, Command> = {};
+const commands: Record<string, Command> = {
+  'import-gguf': {
+    summary: 'convert a Llama-family GGUF into an ONNX model folder',
+    load: () => import('./model/import-gguf-command.ts'),
+  },
+  'tiny-model': {
+    summary: 'write a tiny random-weight test model folder',
+    load: () => import('./model/tiny-model-command.ts'),
+  },
+};
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);

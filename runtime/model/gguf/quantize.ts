@@ -1,0 +1,77 @@
+// float32 -> ggml tensor data, for writing test and tiny GGUF files. The rounding choices follow
+// ggml's reference quantizers, but any valid encoding would do: readers only dequantize.
+import type { GgmlTypeId } from './ggml-type.ts';
+import { GgmlType, tensorByteSize } from './ggml-type.ts';
+import { floatToHalf, halfToFloat } from './half.ts';
+
+export function quantize(type: GgmlTypeId, values: Float32Array): Uint8Array {
+  const out = new Uint8Array(tensorByteSize(type, values.length));
+  const view = new DataView(out.buffer);
+  switch (type) {
+    case GgmlType.F32:
+      values.forEach((v, i) => view.setFloat32(i * 4, v, true));
+      break;
+    case GgmlType.F16:
+      values.forEach((v, i) => view.setUint16(i * 2, floatToHalf(v), true));
+      break;
+    case GgmlType.BF16:
+      values.forEach((v, i) => view.setUint16(i * 2, floatToBfloat16(v), true));
+      break;
+    case GgmlType.Q8_0:
+      for (let b = 0, at = 0; b < values.length; b += 32, at += 34) {
+        const block = values.subarray(b, b + 32);
+        const d = halfToFloat(
+          floatToHalf(block.reduce((m, v) => Math.max(m, Math.abs(v)), 0) / 127),
+        );
+        view.setUint16(at, floatToHalf(d), true);
+        block.forEach((v, j) =>
+          view.setInt8(at + 2 + j, d ? clamp(Math.round(v / d), -128, 127) : 0),
+        );
+      }
+      break;
+    case GgmlType.Q4_0:
+      for (let b = 0, at = 0; b < values.length; b += 32, at += 18) {
+        const block = values.subarray(b, b + 32);
+        // The value of largest magnitude maps to -8, so its sign picks which end of [-8, 7] is used.
+        const extreme = block.reduce((m, v) => (Math.abs(v) > Math.abs(m) ? v : m), 0);
+        const d = halfToFloat(floatToHalf(extreme / -8));
+        view.setUint16(at, floatToHalf(d), true);
+        packNibbles(out, at + 2, block, (v) => (d ? Math.round(v / d) + 8 : 8));
+      }
+      break;
+    case GgmlType.Q4_1:
+      for (let b = 0, at = 0; b < values.length; b += 32, at += 20) {
+        const block = values.subarray(b, b + 32);
+        const min = halfToFloat(floatToHalf(Math.min(...block)));
+        const d = halfToFloat(floatToHalf((Math.max(...block) - min) / 15));
+        view.setUint16(at, floatToHalf(d), true);
+        view.setUint16(at + 2, floatToHalf(min), true);
+        packNibbles(out, at + 4, block, (v) => (d ? Math.round((v - min) / d) : 0));
+      }
+      break;
+  }
+  return out;
+}
+
+function packNibbles(
+  out: Uint8Array,
+  at: number,
+  block: Float32Array,
+  level: (v: number) => number,
+) {
+  for (let j = 0; j < 16; j++) {
+    out[at + j] = clamp(level(block[j]!), 0, 15) | (clamp(level(block[j + 16]!), 0, 15) << 4);
+  }
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}
+
+const scratch = new DataView(new ArrayBuffer(4));
+
+function floatToBfloat16(v: number): number {
+  scratch.setFloat32(0, v);
+  const bits = scratch.getUint32(0);
+  return (bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16; // round to nearest even
+}

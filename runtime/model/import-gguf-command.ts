@@ -1,0 +1,108 @@
+// `npm run runtime -- import-gguf <file.gguf> <out-dir>`
+import { parseArgs } from 'node:util';
+import { createLogger } from '../../common/log.ts';
+import type { ImportProgress } from './import-gguf.ts';
+import { importGguf } from './import-gguf.ts';
+import type { WeightOptions } from './llama/gguf-weights.ts';
+import { DEFAULT_WEIGHT_OPTIONS } from './llama/gguf-weights.ts';
+
+const USAGE = `usage: npm run runtime -- import-gguf <file.gguf> <out-dir> [options]
+
+Converts a Llama-family GGUF (F32, F16, BF16, Q8_0, Q4_0, Q4_1 tensors) into an ONNX model folder
+(onnx/model.onnx + model.onnx_data, config.json, generation_config.json, tokenizer.json,
+tokenizer_config.json). The folder appears only once complete.
+
+options:
+  --force               replace <out-dir> if it exists
+  --q4_1 <encoding>     float-zero-point (default): MatMulNBits with zero point -min/scale
+                        dense: dequantize Q4_1 matrices to float32
+  --tied-head <mode>    nbits (default): a MatMulNBits copy of a quantized tied embedding
+                        shared: multiply by the float32 embedding table`;
+
+const Q4_1_CHOICES = ['float-zero-point', 'dense'] as const;
+const TIED_HEAD_CHOICES = ['nbits', 'shared'] as const;
+
+function choice<T extends string>(
+  flag: string,
+  value: string | undefined,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new Error(`--${flag} must be one of ${choices.join(', ')}; got "${value}"`);
+}
+
+export function progressLogger(log: ReturnType<typeof createLogger>): (p: ImportProgress) => void {
+  let lastPercent = -1;
+  return (p) => {
+    if (p.stage !== 'weights') return log.info(p.stage, { ...p });
+    const percent = Math.floor((100 * p.written) / p.total / 10) * 10;
+    if (percent !== lastPercent || p.written === p.total) {
+      lastPercent = percent;
+      log.info('weights', {
+        percent: Math.floor((100 * p.written) / p.total),
+        written: p.written,
+        total: p.total,
+        last: p.name,
+      });
+    }
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const log = createLogger('import-gguf');
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        force: { type: 'boolean', default: false },
+        q4_1: { type: 'string' },
+        'tied-head': { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = args;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 2) {
+    console.error(`expected a GGUF file and an output directory\n\n${USAGE}`);
+    return 2;
+  }
+  const [gguf, outDir] = positionals as [string, string];
+  try {
+    const weights: WeightOptions = {
+      q4_1: choice(
+        'q4_1',
+        values.q4_1,
+        Q4_1_CHOICES,
+        DEFAULT_WEIGHT_OPTIONS.q4_1 as 'float-zero-point',
+      ),
+      tiedHead: choice(
+        'tied-head',
+        values['tied-head'],
+        TIED_HEAD_CHOICES,
+        DEFAULT_WEIGHT_OPTIONS.tiedHead,
+      ),
+    };
+    const started = Date.now();
+    await importGguf(gguf, outDir, {
+      force: values.force,
+      weights,
+      onProgress: progressLogger(log),
+    });
+    log.info('imported', { gguf, outDir, seconds: (Date.now() - started) / 1000 });
+    return 0;
+  } catch (e) {
+    log.error('import failed', { gguf, outDir, error: (e as Error).message });
+    return 1;
+  }
+}
