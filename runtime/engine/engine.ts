@@ -1,0 +1,389 @@
+// The engine as the HTTP server sees it. The main thread does the text work (chat template,
+// tokenizing, detokenizing, stop sequences) and admission; one worker thread runs the model.
+//
+// Why text stays here: tokenizing a prompt takes milliseconds of JavaScript that would otherwise
+// sit between two decode steps of every running stream; here it overlaps with the worker's model
+// run. Knowing the prompt's length here also lets generate() refuse a request that does not fit
+// the context at once, without a round trip. Detokenizing and stop matching are per-request text
+// concerns; the worker stays a loop of numbers and sampling (which needs the logits it holds).
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { createLogger } from '../../common/log.ts';
+import type { Logger } from '../../common/log.ts';
+import { queueRetryAfterSeconds, tokensToGenerate } from './admission.ts';
+import { ChatTemplateError, createChatCodec } from './chat-codec.ts';
+import type { ChatCodec } from './chat-codec.ts';
+import { GenerationStream } from './generation-stream.ts';
+import { readModelFolder } from './model-folder.ts';
+import type { ModelFolder } from './model-folder.ts';
+import type {
+  ExecutionProviderChoice,
+  FromWorker,
+  SequenceEvent,
+  ToWorker,
+  WorkerConfig,
+} from './protocol.ts';
+import { randomSeed } from './random.ts';
+import type { SamplingParams } from './sampler.ts';
+import { EngineError } from './types.ts';
+import type { Engine, Generation, GenerationRequest, ModelInfo } from './types.ts';
+
+export interface EngineOptions {
+  /** The model folder (see model-folder.ts for the layouts). */
+  modelPath: string;
+  /** The name clients use; the folder's name by default. */
+  modelId?: string;
+  /** An ONNX variant of an onnx-community folder: `q4` for model_q4.onnx, or a file name. */
+  modelVariant?: string;
+  /** MAX_TOKENS: the most tokens one request may generate. Default 2048. */
+  maxTokens?: number;
+  /** Default 'auto': CUDA when available, else the CPU. */
+  executionProvider?: ExecutionProviderChoice;
+  /** Sequences decoded together. Default 8. */
+  maxBatchSize?: number;
+  /** Requests waiting for a batch slot before new ones get 'queue_full'. Default 64. */
+  maxQueueLength?: number;
+  /** Prompt tokens prefilled per step, shared by all prefilling requests. Default 256. */
+  prefillChunkTokens?: number;
+  /** Memory for the KV caches of finished sequences, reused by requests with the same prefix. Default 256 MiB; 0 disables. */
+  prefixCacheBytes?: number;
+  /** onnxruntime intra-op threads; 0 (default) lets onnxruntime choose. */
+  threads?: number;
+  logger?: Logger;
+}
+
+export const ENGINE_DEFAULTS = {
+  maxTokens: 2048,
+  executionProvider: 'auto',
+  maxBatchSize: 8,
+  maxQueueLength: 64,
+  prefillChunkTokens: 256,
+  prefixCacheBytes: 256 * 1024 * 1024,
+  threads: 0,
+} as const;
+
+/** Seconds a client is told to wait when the engine is shutting down or broken. */
+const UNAVAILABLE_RETRY_SECONDS = 5;
+
+export async function createEngine(options: EngineOptions): Promise<Engine> {
+  const logger = options.logger ?? createLogger('engine');
+  const settings = resolveOptions(options);
+  const model = await readModelFolder(options.modelPath, options.modelVariant);
+  const codec = createChatCodec(model);
+  const config: WorkerConfig = {
+    onnxPath: model.onnxPath,
+    executionProvider: settings.executionProvider,
+    kvHints: model.kvHints,
+    eosTokenIds: codec.eosTokenIds,
+    maxBatchSize: settings.maxBatchSize,
+    prefillChunkTokens: settings.prefillChunkTokens,
+    prefixCacheBytes: settings.prefixCacheBytes,
+    threads: settings.threads,
+  };
+  const worker = new Worker(workerUrl(), { workerData: config });
+  const ready = await new Promise<Extract<FromWorker, { type: 'ready' }>>((resolve, reject) => {
+    const onMessage = (message: FromWorker) => {
+      if (message.type === 'log') logger[message.level](message.msg, message.fields);
+      if (message.type === 'ready') done(() => resolve(message));
+      if (message.type === 'load-failed')
+        done(() => reject(new Error(`cannot load ${model.onnxPath}: ${message.message}`)));
+    };
+    const onError = (error: Error) => done(() => reject(error));
+    const done = (settle: () => void) => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      settle();
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+  }).catch(async (error: unknown) => {
+    await worker.terminate();
+    throw error;
+  });
+
+  const info: ModelInfo = {
+    id: options.modelId ?? basename(options.modelPath),
+    contextLength: model.contextLength,
+    maxTokens: settings.maxTokens,
+    executionProvider: ready.executionProvider,
+  };
+  logger.info('engine ready', {
+    model: info.id,
+    layout: model.layout,
+    onnx: model.onnxPath,
+    executionProvider: info.executionProvider,
+    contextLength: info.contextLength,
+    maxTokens: info.maxTokens,
+    maxBatchSize: settings.maxBatchSize,
+    maxQueueLength: settings.maxQueueLength,
+    prefillChunkTokens: settings.prefillChunkTokens,
+    prefixCacheBytes: settings.prefixCacheBytes,
+  });
+  return new WorkerEngine(worker, info, model, codec, settings, logger);
+}
+
+type Settings = Required<Omit<EngineOptions, 'modelPath' | 'modelId' | 'modelVariant' | 'logger'>>;
+
+function resolveOptions(options: EngineOptions): Settings {
+  const settings = {
+    maxTokens: options.maxTokens ?? ENGINE_DEFAULTS.maxTokens,
+    executionProvider: options.executionProvider ?? ENGINE_DEFAULTS.executionProvider,
+    maxBatchSize: options.maxBatchSize ?? ENGINE_DEFAULTS.maxBatchSize,
+    maxQueueLength: options.maxQueueLength ?? ENGINE_DEFAULTS.maxQueueLength,
+    prefillChunkTokens: options.prefillChunkTokens ?? ENGINE_DEFAULTS.prefillChunkTokens,
+    prefixCacheBytes: options.prefixCacheBytes ?? ENGINE_DEFAULTS.prefixCacheBytes,
+    threads: options.threads ?? ENGINE_DEFAULTS.threads,
+  };
+  const positive = ['maxTokens', 'maxBatchSize', 'prefillChunkTokens'] as const;
+  for (const name of positive) {
+    if (!Number.isInteger(settings[name]) || settings[name] < 1) {
+      throw new Error(`engine option ${name} must be a positive integer, got ${settings[name]}`);
+    }
+  }
+  for (const name of ['maxQueueLength', 'prefixCacheBytes', 'threads'] as const) {
+    if (!Number.isInteger(settings[name]) || settings[name] < 0) {
+      throw new Error(
+        `engine option ${name} must be a non-negative integer, got ${settings[name]}`,
+      );
+    }
+  }
+  if (!['auto', 'cuda', 'cpu'].includes(settings.executionProvider)) {
+    throw new Error(
+      `engine option executionProvider must be 'auto', 'cuda' or 'cpu', got '${settings.executionProvider}'`,
+    );
+  }
+  return settings;
+}
+
+/** The worker module next to this one: .ts when run from source, .js when built into dist/. */
+function workerUrl(): URL {
+  return new URL(`./inference-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+}
+
+function basename(path: string): string {
+  return path.replace(/\/+$/, '').split('/').pop() ?? path;
+}
+
+interface Pending {
+  stream: GenerationStream;
+  running: boolean;
+  admittedAt: number;
+  /** Detaches the AbortSignal listener. */
+  release: () => void;
+}
+
+class WorkerEngine implements Engine {
+  readonly info: ModelInfo;
+  readonly #worker: Worker;
+  readonly #model: ModelFolder;
+  readonly #codec: ChatCodec;
+  readonly #settings: Settings;
+  readonly #logger: Logger;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #queued = 0;
+  #running = 0;
+  #maxBatchSize: number;
+  /** Mean seconds per generation, recent ones weighing more: for Retry-After estimates. */
+  #meanGenerationSeconds = 1;
+  #unavailable: string | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(
+    worker: Worker,
+    info: ModelInfo,
+    model: ModelFolder,
+    codec: ChatCodec,
+    settings: Settings,
+    logger: Logger,
+  ) {
+    this.#worker = worker;
+    this.info = info;
+    this.#model = model;
+    this.#codec = codec;
+    this.#settings = settings;
+    this.#logger = logger;
+    this.#maxBatchSize = settings.maxBatchSize;
+    worker.on('message', (message: FromWorker) => this.#onMessage(message));
+    worker.on('error', (error) => this.#broken(`the inference worker crashed: ${error.message}`));
+    worker.on('exit', (code) => {
+      if (this.#closed === undefined) this.#broken(`the inference worker exited (code ${code})`);
+    });
+  }
+
+  load(): { queued: number; running: number } {
+    return { queued: this.#queued, running: this.#running };
+  }
+
+  async generate(request: GenerationRequest): Promise<Generation> {
+    if (this.#unavailable !== undefined) {
+      throw new EngineError('unavailable', this.#unavailable, UNAVAILABLE_RETRY_SECONDS);
+    }
+    let prompt: number[];
+    try {
+      prompt = this.#codec.encodeChat(request.messages);
+    } catch (error) {
+      if (error instanceof ChatTemplateError)
+        throw new EngineError('invalid_request', error.message);
+      throw error;
+    }
+    const maxNewTokens = tokensToGenerate(prompt.length, request.maxTokens, {
+      maxTokens: this.#settings.maxTokens,
+      contextLength: this.info.contextLength,
+    });
+    if (this.#queued >= this.#settings.maxQueueLength) {
+      const retryAfter = queueRetryAfterSeconds(
+        this.#queued,
+        this.#maxBatchSize,
+        this.#meanGenerationSeconds,
+      );
+      throw new EngineError(
+        'queue_full',
+        `the engine is busy: ${this.#queued} requests are already waiting for one of ${this.#maxBatchSize} batch slots; retry in ${retryAfter} s`,
+        retryAfter,
+      );
+    }
+
+    const id = this.#nextId++;
+    const admittedAt = performance.now();
+    const stream = new GenerationStream({
+      decode: this.#codec.decode,
+      stop: request.stop ?? [],
+      promptTokens: prompt.length,
+      admittedAt,
+      onStopSequence: () => this.#post({ type: 'cancel', id }),
+    });
+    const { signal } = request;
+    const onAbort = () => this.#post({ type: 'cancel', id });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#pending.set(id, {
+      stream,
+      running: false,
+      admittedAt,
+      release: () => signal?.removeEventListener('abort', onAbort),
+    });
+    this.#queued++;
+    this.#post({
+      type: 'generate',
+      request: {
+        id,
+        prompt,
+        maxNewTokens,
+        sampling: this.#sampling(request),
+        seed: request.seed ?? randomSeed(),
+      },
+    });
+    if (signal?.aborted) onAbort();
+    return stream.generation;
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#shutDown();
+    return this.#closed;
+  }
+
+  async #shutDown(): Promise<void> {
+    this.#unavailable ??= 'the engine is shutting down; retry on another replica';
+    const closed = new Promise<void>((resolve) => {
+      this.#worker.on('message', (message: FromWorker) => message.type === 'closed' && resolve());
+      this.#worker.once('exit', () => resolve());
+    });
+    this.#post({ type: 'close' });
+    await closed;
+    await this.#worker.terminate();
+    this.#failAll('unavailable', this.#unavailable);
+  }
+
+  #sampling(request: GenerationRequest): SamplingParams {
+    const defaults = this.#model.samplingDefaults;
+    return {
+      temperature: request.temperature ?? defaults.temperature ?? 1,
+      topP: request.topP ?? defaults.topP ?? 1,
+      topK: request.topK ?? defaults.topK ?? 0,
+    };
+  }
+
+  #post(message: ToWorker): void {
+    if (this.#closed === undefined || message.type === 'close') this.#worker.postMessage(message);
+  }
+
+  #onMessage(message: FromWorker): void {
+    switch (message.type) {
+      case 'events':
+        for (const event of message.events) this.#onEvent(event);
+        return;
+      case 'log':
+        this.#logger[message.level](message.msg, message.fields);
+        return;
+      case 'provider':
+        this.info.executionProvider = message.executionProvider;
+        this.#maxBatchSize = message.maxBatchSize;
+        this.#logger.warn('execution provider changed', {
+          executionProvider: message.executionProvider,
+        });
+        return;
+      default:
+        return;
+    }
+  }
+
+  #onEvent(event: SequenceEvent): void {
+    const pending = this.#pending.get(event.id);
+    if (!pending) return;
+    switch (event.kind) {
+      case 'admitted':
+        pending.running = true;
+        this.#queued--;
+        this.#running++;
+        pending.stream.admitted(event.cachedTokens);
+        return;
+      case 'token':
+        pending.stream.token(event.token);
+        return;
+      case 'finished':
+        pending.stream.finished(event.reason, event.generatedTokens);
+        this.#settle(event.id, pending);
+        return;
+      case 'failed':
+        pending.stream.failed(
+          new EngineError(
+            event.code,
+            event.message,
+            event.code === 'internal' ? undefined : UNAVAILABLE_RETRY_SECONDS,
+          ),
+        );
+        this.#settle(event.id, pending);
+        return;
+    }
+  }
+
+  /** The worker is done with the sequence: its slot (or queue place) is free. */
+  #settle(id: number, pending: Pending): void {
+    this.#pending.delete(id);
+    pending.release();
+    if (pending.running) this.#running--;
+    else this.#queued--;
+    const seconds = (performance.now() - pending.admittedAt) / 1000;
+    this.#meanGenerationSeconds = 0.8 * this.#meanGenerationSeconds + 0.2 * seconds;
+  }
+
+  #broken(reason: string): void {
+    this.#logger.error('inference worker lost', { reason });
+    this.#unavailable ??= `${reason}; the engine must be restarted`;
+    this.#failAll('internal', this.#unavailable);
+  }
+
+  #failAll(code: 'internal' | 'unavailable', message: string): void {
+    for (const [id, pending] of this.#pending) {
+      pending.stream.failed(
+        new EngineError(
+          code,
+          message,
+          code === 'unavailable' ? UNAVAILABLE_RETRY_SECONDS : undefined,
+        ),
+      );
+      this.#settle(id, pending);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+// Messages between the engine on the main thread and the inference worker. The worker deals in
+// token ids only; text stays on the main thread.
+import type { Level } from '../../common/log.ts';
+import type { KvHints } from './model-io.ts';
+import type { Provider } from './out-of-memory.ts';
+import type { SamplingParams } from './sampler.ts';
+import type { EngineErrorCode } from './types.ts';
+
+export type ExecutionProviderChoice = 'auto' | Provider;
+
+/** Passed as workerData. */
+export interface WorkerConfig {
+  onnxPath: string;
+  executionProvider: ExecutionProviderChoice;
+  kvHints: KvHints;
+  eosTokenIds: number[];
+  maxBatchSize: number;
+  prefillChunkTokens: number;
+  prefixCacheBytes: number;
+  /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
+  threads: number;
+}
+
+export interface SequenceRequest {
+  id: number;
+  prompt: number[];
+  /** Already capped by MAX_TOKENS and the context length; at least 1. */
+  maxNewTokens: number;
+  sampling: SamplingParams;
+  seed: number;
+}
+
+export type ToWorker =
+  | { type: 'generate'; request: SequenceRequest }
+  | { type: 'cancel'; id: number }
+  | { type: 'close' };
+
+export type FinishReason = 'stop' | 'length' | 'cancelled';
+
+/** What happened to one sequence during a step. */
+export type SequenceEvent =
+  /** It got a batch slot; `cachedTokens` prompt tokens came from the prefix cache. */
+  | { kind: 'admitted'; id: number; cachedTokens: number }
+  /** A generated token (end-of-sequence tokens are not sent: they end the sequence). */
+  | { kind: 'token'; id: number; token: number }
+  /** It left the batch; `generatedTokens` counts an end-of-sequence token too. */
+  | { kind: 'finished'; id: number; reason: FinishReason; generatedTokens: number }
+  | { kind: 'failed'; id: number; code: EngineErrorCode; message: string };
+
+export type FromWorker =
+  | { type: 'ready'; executionProvider: Provider; inputNames: string[] }
+  | { type: 'load-failed'; message: string }
+  /** Everything one step did, in one message. */
+  | { type: 'events'; events: SequenceEvent[] }
+  | { type: 'provider'; executionProvider: Provider; maxBatchSize: number }
+  | { type: 'log'; level: Level; msg: string; fields?: Record<string, unknown> }
+  | { type: 'closed' };
