@@ -1,0 +1,188 @@
+// The `serve` command's settings, read from the environment variables named in
+// common/runtime-env.ts. Reading is a pure function of the environment so every rule is testable;
+// all problems are reported together, each naming its variable and what it accepts, because a
+// pod that crash-loops on one typo at a time is slow to fix.
+import { basename, join, resolve } from 'node:path';
+import { parseDuration } from '../../common/duration.ts';
+import { type Level, parseLevel } from '../../common/log.ts';
+import { parseQuantity } from '../../common/quantity.ts';
+import { runtimeDefaults, runtimeEnv } from '../../common/runtime-env.ts';
+
+export type ExecutionProviderChoice = 'auto' | 'cuda' | 'cpu';
+
+export interface ConversationLogConfig {
+  enabled: boolean;
+  dir: string;
+  retentionMs: number;
+  maxBytes: number;
+}
+
+export interface ServerConfig {
+  modelPath: string;
+  modelId: string;
+  maxTokens: number;
+  /** Undefined: the context length the model declares. */
+  contextLength: number | undefined;
+  port: number;
+  healthPort: number;
+  executionProvider: ExecutionProviderChoice;
+  maxConcurrency: number;
+  maxQueue: number;
+  logLevel: Level;
+  /** Standalone mode's key, accepted at /api/auth and as a bearer on /v1. */
+  apiKey: string | undefined;
+  tokenTtlMs: number;
+  signingKeysDir: string | undefined;
+  apiKeysDir: string | undefined;
+  conversationLog: ConversationLogConfig;
+  chatBotName: string | undefined;
+  chatBotNamespace: string | undefined;
+}
+
+// The ChatBot CRD's defaults, so a standalone runtime behaves like a ChatBot left at defaults.
+export const serverDefaults = {
+  executionProvider: 'auto',
+  maxConcurrency: 16,
+  maxQueue: 64,
+  conversationLogRetention: '720h',
+  conversationLogMaxBytes: 10 * 1024 ** 3,
+} as const;
+
+const executionProviders: readonly ExecutionProviderChoice[] = ['auto', 'cuda', 'cpu'];
+
+/** Every invalid variable, one line each. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export function readServerConfig(env: Environment): ServerConfig {
+  const problems: string[] = [];
+  // Empty counts as unset: a ConfigMap key left blank means "use the default".
+  const text = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const check = <T>(name: string, parse: (value: string) => T, fallback: T): T => {
+    const value = text(name);
+    if (value === undefined) return fallback;
+    try {
+      return parse(value);
+    } catch (error) {
+      problems.push(`${name}=${JSON.stringify(value)}: ${(error as Error).message}`);
+      return fallback;
+    }
+  };
+  const integer = (min: number, max: number) => (value: string) => {
+    const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new Error(`must be a whole number from ${min} to ${max}`);
+    }
+    return n;
+  };
+  const port = integer(0, 65535);
+
+  const modelPath = text(runtimeEnv.modelPath);
+  if (modelPath === undefined) {
+    problems.push(
+      `${runtimeEnv.modelPath} is not set: set it to the folder of an ONNX model ` +
+        '(`npm run runtime -- tiny-model <dir>` writes a small test model)',
+    );
+  }
+  const chatBotName = text(runtimeEnv.chatBotName);
+  const modelDir = resolve(modelPath ?? '.');
+
+  const config: ServerConfig = {
+    modelPath: modelDir,
+    // The operator always sets MODEL_ID; standalone, the folder's name is what a user recognises.
+    modelId: text(runtimeEnv.modelId) ?? chatBotName ?? (basename(modelDir) || 'model'),
+    maxTokens: check(runtimeEnv.maxTokens, integer(1, 1 << 20), runtimeDefaults.maxTokens),
+    contextLength: check(runtimeEnv.contextLength, integer(1, 1 << 20), undefined),
+    port: check(runtimeEnv.port, port, runtimeDefaults.port),
+    healthPort: check(runtimeEnv.healthPort, port, runtimeDefaults.healthPort),
+    executionProvider: check(
+      runtimeEnv.executionProvider,
+      (value) => {
+        if (!executionProviders.includes(value as ExecutionProviderChoice)) {
+          throw new Error(`must be one of ${executionProviders.join(', ')}`);
+        }
+        return value as ExecutionProviderChoice;
+      },
+      serverDefaults.executionProvider,
+    ),
+    maxConcurrency: check(
+      runtimeEnv.maxConcurrency,
+      integer(1, 1024),
+      serverDefaults.maxConcurrency,
+    ),
+    maxQueue: check(runtimeEnv.maxQueue, integer(0, 100_000), serverDefaults.maxQueue),
+    logLevel: check(runtimeEnv.logLevel, (value) => parseLevel(value), 'info'),
+    apiKey: text(runtimeEnv.apiKey),
+    tokenTtlMs: check(
+      runtimeEnv.tokenTTL,
+      positiveDuration,
+      parseDuration(runtimeDefaults.tokenTTL),
+    ),
+    signingKeysDir: text(runtimeEnv.signingKeysDir),
+    apiKeysDir: text(runtimeEnv.apiKeysDir),
+    conversationLog: {
+      enabled: check(runtimeEnv.conversationLog, boolean, true),
+      dir:
+        text(runtimeEnv.conversationLogDir) ??
+        join(text(runtimeEnv.dataDir) ?? runtimeDefaults.dataDir, 'conversations'),
+      retentionMs: check(
+        runtimeEnv.conversationLogRetention,
+        positiveDuration,
+        parseDuration(serverDefaults.conversationLogRetention),
+      ),
+      maxBytes: check(
+        runtimeEnv.conversationLogMaxBytes,
+        byteCount,
+        serverDefaults.conversationLogMaxBytes,
+      ),
+    },
+    chatBotName,
+    chatBotNamespace: text(runtimeEnv.chatBotNamespace),
+  };
+
+  if (config.port !== 0 && config.port === config.healthPort) {
+    problems.push(
+      `${runtimeEnv.port} and ${runtimeEnv.healthPort} are both ${config.port}: ` +
+        'the chat API and the health endpoints need different ports',
+    );
+  }
+  if (config.contextLength !== undefined && config.maxTokens > config.contextLength) {
+    problems.push(
+      `${runtimeEnv.maxTokens}=${config.maxTokens} is larger than ` +
+        `${runtimeEnv.contextLength}=${config.contextLength}: an answer must fit the context`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function positiveDuration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms <= 0) throw new Error('must be a positive duration such as "24h" or "90m"');
+  return ms;
+}
+
+function boolean(value: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new Error('must be "true" or "false"');
+}
+
+function byteCount(value: string): number {
+  const bytes = parseQuantity(value);
+  if (bytes === undefined || bytes <= 0 || !Number.isSafeInteger(bytes)) {
+    throw new Error('must be a positive byte count such as "10737418240" or "10Gi"');
+  }
+  return bytes;
+}
