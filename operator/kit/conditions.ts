@@ -57,11 +57,8 @@ export function isConditionTrue(
  * the conditions' lastTransitionTime is not compared, so a status computed afresh does not count
  * as a change. A condition added or dropped changes the list's length, which counts.
  */
-export function statusNeedsApply(
-  desired: Readonly<Record<string, unknown>>,
-  live: Readonly<Record<string, unknown>> | undefined,
-): boolean {
-  const { conditions, ...rest } = desired;
+export function statusNeedsApply(desired: object, live: object | undefined): boolean {
+  const { conditions, ...rest } = desired as { conditions?: unknown };
   const comparable = Array.isArray(conditions)
     ? {
         ...rest,

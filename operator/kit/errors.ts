@@ -10,8 +10,18 @@ export class ApiError extends Error {
   readonly method: string;
   readonly path: string;
 
-  constructor(method: string, path: string, status: number, reason: string, serverMessage: string) {
-    super(`${method} ${path}: ${status} ${reason}: ${serverMessage}${hintFor(status, reason)}`);
+  /** `objectNamed`: the server's Status names the object (a 404 for it, not for its type). */
+  constructor(
+    method: string,
+    path: string,
+    status: number,
+    reason: string,
+    serverMessage: string,
+    objectNamed = false,
+  ) {
+    super(
+      `${method} ${path}: ${status} ${reason}: ${serverMessage}${hintFor(status, objectNamed)}`,
+    );
     this.name = 'ApiError';
     this.status = status;
     this.reason = reason;
@@ -61,11 +71,10 @@ export function isAlreadyExists(err: unknown): boolean {
   return err instanceof ApiError && err.status === 409 && err.reason === 'AlreadyExists';
 }
 
-function hintFor(status: number, reason: string): string {
+function hintFor(status: number, objectNamed: boolean): string {
   if (status === 401) return ' (check the credentials in the kubeconfig or service account token)';
   if (status === 403) return " (grant this verb on this resource in the operator's RBAC role)";
-  if (status === 404 && reason === 'NotFound') return '';
-  if (status === 404) return ' (is the resource type served? install its CRD)';
+  if (status === 404 && !objectNamed) return ' (is the resource type served? install its CRD)';
   if (status === 422) return ' (the object is invalid: fix the fields named above)';
   if (status === 429) return ' (the API server is throttling: the request will be retried)';
   return '';

@@ -1,0 +1,121 @@
+// Shared by the kit's integration tests: a throwaway CRD with a status subresource, installed once
+// per run, and a bounded wait for an outcome (tests assert outcomes, never timings).
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TestCluster } from '../../test/cluster.ts';
+import { metricsRegistry } from './metrics.ts';
+import type { ResourceType } from './resource.ts';
+
+export const gadgets: ResourceType = {
+  group: 'kit.clawbot.dev',
+  version: 'v1',
+  plural: 'gadgets',
+  kind: 'Gadget',
+  namespaced: true,
+};
+
+const gadgetCrd = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'gadgets.kit.clawbot.dev' },
+  spec: {
+    group: 'kit.clawbot.dev',
+    scope: 'Namespaced',
+    names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget' },
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        subresources: { status: {} },
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: {
+              spec: {
+                type: 'object',
+                properties: {
+                  size: { type: 'integer' },
+                  color: { type: 'string' },
+                  memory: { 'x-kubernetes-int-or-string': true, pattern: '^[0-9]+(Ki|Mi|Gi)?$' },
+                },
+              },
+              status: {
+                type: 'object',
+                properties: {
+                  phase: { type: 'string' },
+                  conditions: {
+                    type: 'array',
+                    'x-kubernetes-list-type': 'map',
+                    'x-kubernetes-list-map-keys': ['type'],
+                    items: {
+                      type: 'object',
+                      required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
+                      properties: {
+                        type: { type: 'string' },
+                        status: { type: 'string' },
+                        observedGeneration: { type: 'integer' },
+                        lastTransitionTime: { type: 'string', format: 'date-time' },
+                        reason: { type: 'string' },
+                        message: { type: 'string' },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    ],
+  },
+};
+
+let installed: Promise<void> | undefined;
+
+/** Installs the Gadget CRD (once per run) and waits until it is served. */
+export function installGadgetCrd(cluster: TestCluster): Promise<void> {
+  installed ??= (async () => {
+    await cluster.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(gadgetCrd));
+    await cluster.kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/gadgets.kit.clawbot.dev',
+    ]);
+  })();
+  return installed;
+}
+
+/** Polls probe until it returns a value other than undefined; fails after timeoutMs. */
+export async function eventually<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+/** Sum of a counter's values whose labels include all of `labels`. */
+export async function counterSum(metric: string, labels: Record<string, string>): Promise<number> {
+  const values = (await metricsRegistry.getSingleMetric(metric)!.get()).values;
+  return values
+    .filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** The error promise rejects with; fails the test if it resolves instead. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the promise to reject, but it resolved');
+}
