@@ -1,0 +1,353 @@
+// The engine as the HTTP server uses it: a worker thread running the real tiny model.
+import { expect } from 'chai';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '../../common/log.ts';
+import { GraphBuilder } from '../model/onnx/graph-builder.ts';
+import { DataType } from '../model/onnx/onnx-proto.ts';
+import { writeOnnxModel } from '../model/onnx/write-model.ts';
+import { createEngine } from './engine.ts';
+import { cudaProviderInstalled } from './execution-provider.ts';
+import type { EngineOptions } from './engine.ts';
+import { tinyModelFolder } from './test-model.ts';
+import { EngineError } from './types.ts';
+import type { ChatMessage, Engine, GenerationRequest, GenerationResult } from './types.ts';
+
+const quiet = createLogger('engine-test', { level: 'error' });
+
+async function engineWith(options: Partial<EngineOptions> = {}): Promise<Engine> {
+  return createEngine({
+    modelPath: await tinyModelFolder(),
+    executionProvider: 'cpu',
+    logger: quiet,
+    ...options,
+  });
+}
+
+const ask = (content: string): ChatMessage[] => [{ role: 'user', content }];
+
+/** Runs a request, reading its deltas as a streaming client would. */
+async function complete(engine: Engine, request: GenerationRequest) {
+  const generation = await engine.generate(request);
+  const deltas: string[] = [];
+  for await (const delta of generation.deltas) deltas.push(delta.text);
+  return { deltas, result: await generation.result };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<EngineError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as EngineError;
+  }
+  throw new Error('expected a rejection');
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+
+describe('engine (tiny model)', function () {
+  let engine: Engine;
+
+  before(async () => {
+    engine = await engineWith({ maxBatchSize: 8, prefillChunkTokens: 16 });
+  });
+  after(() => engine.close());
+
+  it('describes the model it serves', () => {
+    expect(engine.info).to.deep.equal({
+      id: 'tiny',
+      contextLength: 512,
+      maxTokens: 2048,
+      executionProvider: 'cpu',
+    });
+  });
+
+  it('generates text whose deltas add up to the result', async () => {
+    const { deltas, result } = await complete(engine, {
+      messages: ask('Hello!'),
+      maxTokens: 12,
+      temperature: 0,
+    });
+    expect(result.finishReason).to.equal('length');
+    expect(result.usage.completionTokens).to.equal(12);
+    expect(result.usage.promptTokens).to.be.greaterThan(5);
+    expect(result.text.length).to.be.greaterThan(0);
+    expect(deltas.join('')).to.equal(result.text);
+    expect(result.timeToFirstTokenMs).to.be.at.least(0);
+    expect(engine.load()).to.deep.equal({ queued: 0, running: 0 });
+  });
+
+  it('gives each of several concurrent greedy requests the output it gets alone', async () => {
+    const requests = [
+      'Hi',
+      'Tell me a story about a robot who learns to paint.',
+      'What is 2 + 2?',
+      'A much longer prompt, so that this one is still prefilling in chunks while the others already decode their first tokens.',
+      'Ok',
+    ].map((content, i) => ({ messages: ask(content), maxTokens: 10 + 9 * i, temperature: 0 }));
+
+    const solo: GenerationResult[] = [];
+    for (const request of requests) solo.push((await complete(engine, request)).result);
+    const together = await Promise.all(requests.map((request) => complete(engine, request)));
+    together.forEach(({ result }, i) => {
+      expect(result.text, `request ${i}`).to.equal(solo[i]!.text);
+      expect(result.usage.completionTokens, `request ${i}`).to.equal(
+        solo[i]!.usage.completionTokens,
+      );
+    });
+  });
+
+  it('ends before a stop sequence, never streaming any part of it', async () => {
+    const request = { messages: ask('Say something'), maxTokens: 40, temperature: 0 };
+    const { result: full } = await complete(engine, request);
+    // A stop string taken from the middle of the greedy output, so it certainly occurs.
+    const stop = full.text.slice(10, 13);
+    const expected = full.text.slice(0, full.text.indexOf(stop));
+    const { deltas, result } = await complete(engine, {
+      ...request,
+      stop: ['never appears', stop],
+    });
+    expect(result.finishReason).to.equal('stop');
+    expect(result.text).to.equal(expected);
+    expect(deltas.join('')).to.equal(expected);
+    expect(result.usage.completionTokens).to.be.lessThan(40);
+  });
+
+  it('reproduces sampled output for the same seed', async () => {
+    const request = {
+      messages: ask('Pick at random'),
+      maxTokens: 30,
+      temperature: 1,
+      topP: 0.95,
+      topK: 50,
+    };
+    const a = await complete(engine, { ...request, seed: 7 });
+    const b = await complete(engine, { ...request, seed: 7 });
+    const c = await complete(engine, { ...request, seed: 8 });
+    expect(a.result.text).to.equal(b.result.text);
+    expect(c.result.text).not.to.equal(a.result.text);
+  });
+
+  it('stops a request whose signal aborts, freeing its slot while others go on', async () => {
+    const other = { messages: ask('Keep going'), maxTokens: 60, temperature: 0 };
+    const { result: expected } = await complete(engine, other);
+
+    const controller = new AbortController();
+    const aborted = await engine.generate({
+      messages: ask('A long one'),
+      maxTokens: 400,
+      temperature: 0,
+      signal: controller.signal,
+    });
+    const running = complete(engine, other);
+    let received = 0;
+    for await (const delta of aborted.deltas) {
+      received += delta.text.length;
+      if (received > 5) controller.abort();
+    }
+    const result = await aborted.result;
+    expect(result.finishReason).to.equal('cancelled');
+    expect(result.usage.completionTokens).to.be.within(1, 399);
+    expect((await running).result.text).to.equal(expected.text);
+    await waitFor(() => engine.load().running === 0);
+  });
+
+  it('refuses a request that does not fit the context, giving the numbers', async () => {
+    // About 430 prompt tokens: they fit 512 alone, but not with 100 more.
+    const error = await rejection(
+      engine.generate({ messages: ask('word '.repeat(140)), maxTokens: 100 }),
+    );
+    expect(error).to.be.instanceOf(EngineError);
+    expect(error.code).to.equal('context_length_exceeded');
+    expect(error.message).to.match(
+      /the prompt is \d+ tokens and 100 more were requested, \d+ in all, but the model's context is 512 tokens; .* at most \d+ tokens/,
+    );
+    const tooLong = await rejection(engine.generate({ messages: ask('word '.repeat(300)) }));
+    expect(tooLong.code).to.equal('context_length_exceeded');
+    expect(tooLong.message).to.match(
+      /the prompt is \d+ tokens but the model's context is 512 tokens/,
+    );
+  });
+
+  it('reuses the cache of the previous turn and answers as a cold engine does', async () => {
+    const first: ChatMessage[] = ask('Remember the number 42.');
+    const { result: reply } = await complete(engine, {
+      messages: first,
+      maxTokens: 20,
+      temperature: 0,
+    });
+    const conversation: ChatMessage[] = [
+      ...first,
+      { role: 'assistant', content: reply.text },
+      { role: 'user', content: 'Which number was it?' },
+    ];
+    const warm = (await complete(engine, { messages: conversation, maxTokens: 25, temperature: 0 }))
+      .result;
+
+    const cold = await engineWith({ prefixCacheBytes: 0, prefillChunkTokens: 16 });
+    try {
+      const coldResult = (
+        await complete(cold, { messages: conversation, maxTokens: 25, temperature: 0 })
+      ).result;
+      expect(warm.usage.cachedPromptTokens).to.be.at.least(reply.usage.promptTokens);
+      expect(coldResult.usage.cachedPromptTokens).to.equal(0);
+      expect(warm.text).to.equal(coldResult.text);
+    } finally {
+      await cold.close();
+    }
+  });
+
+  it('answers invalid_request when the chat template refuses the conversation', async () => {
+    const strict = await mkdtemp(join(tmpdir(), 'engine-strict-'));
+    try {
+      await cp(await tinyModelFolder(), strict, { recursive: true });
+      const configPath = join(strict, 'tokenizer_config.json');
+      const config = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>;
+      config.chat_template = `{% if messages[0]['role'] == 'assistant' %}{{ raise_exception('Conversations must start with the user') }}{% endif %}${String(config.chat_template)}`;
+      await writeFile(configPath, JSON.stringify(config));
+      const picky = await createEngine({
+        modelPath: strict,
+        executionProvider: 'cpu',
+        logger: quiet,
+      });
+      try {
+        const error = await rejection(
+          picky.generate({ messages: [{ role: 'assistant', content: 'hi' }] }),
+        );
+        expect(error.code).to.equal('invalid_request');
+        expect(error.message).to.include('Conversations must start with the user');
+      } finally {
+        await picky.close();
+      }
+    } finally {
+      await rm(strict, { recursive: true });
+    }
+  });
+});
+
+describe('engine limits (tiny model)', function () {
+  it('caps every request at MAX_TOKENS', async () => {
+    const engine = await engineWith({ maxTokens: 5 });
+    try {
+      const { result } = await complete(engine, {
+        messages: ask('Hello'),
+        maxTokens: 50,
+        temperature: 0,
+      });
+      expect(result.usage.completionTokens).to.equal(5);
+      expect(result.finishReason).to.equal('length');
+      expect(engine.info.maxTokens).to.equal(5);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('answers queue_full with a Retry-After when the wait queue is full', async () => {
+    const engine = await engineWith({ maxBatchSize: 1, maxQueueLength: 1 });
+    try {
+      const long = { messages: ask('Hello'), maxTokens: 300, temperature: 0 };
+      const running = await engine.generate(long);
+      await waitFor(() => engine.load().running === 1);
+      const queued = await engine.generate(long);
+      expect(engine.load()).to.deep.equal({ queued: 1, running: 1 });
+
+      const error = await rejection(engine.generate(long));
+      expect(error.code).to.equal('queue_full');
+      expect(error.retryAfterSeconds).to.be.at.least(1);
+      expect(error.message).to.match(/1 requests are already waiting/);
+
+      expect((await running.result).finishReason).to.equal('length');
+      expect((await queued.result).usage.completionTokens).to.equal(300);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('fails requests still running at close with unavailable, and refuses new ones', async () => {
+    const engine = await engineWith();
+    const generation = await engine.generate({
+      messages: ask('Hello'),
+      maxTokens: 400,
+      temperature: 0,
+    });
+    await waitFor(() => engine.load().running === 1);
+    await engine.close();
+    const error = await rejection(generation.result);
+    expect(error.code).to.equal('unavailable');
+    expect((await rejection(engine.generate({ messages: ask('again') }))).code).to.equal(
+      'unavailable',
+    );
+  });
+});
+
+describe('model folders the engine refuses', function () {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'engine-refuse-'));
+    await cp(await tinyModelFolder(), dir, { recursive: true });
+  });
+  afterEach(() => rm(dir, { recursive: true }));
+
+  it('refuses a folder without tokenizer.json', async () => {
+    await rm(join(dir, 'tokenizer.json'));
+    const error = await rejection(createEngine({ modelPath: dir, logger: quiet }));
+    expect(error.message).to.match(
+      /has no tokenizer\.json; the engine needs the model's Hugging Face tokenizer/,
+    );
+  });
+
+  it('refuses a graph without KV-cache inputs, saying how to export one', async () => {
+    // A "language model" that maps each token straight to logits and keeps no cache.
+    const vocab = 279;
+    const g = new GraphBuilder();
+    g.inputs.push(
+      { name: 'input_ids', elemType: DataType.INT64, shape: ['batch', 'seq'] },
+      { name: 'attention_mask', elemType: DataType.INT64, shape: ['batch', 'seq'] },
+    );
+    const table = g.weight({
+      name: 'table',
+      dataType: DataType.FLOAT,
+      dims: [vocab, vocab],
+      bytes: () => new Uint8Array(new Float32Array(vocab * vocab).buffer),
+    });
+    g.op('Gather', [table, 'input_ids'], {}, { outputs: ['logits'] });
+    g.outputs.push({ name: 'logits', elemType: DataType.FLOAT, shape: ['batch', 'seq', vocab] });
+    await writeOnnxModel(join(dir, 'onnx'), g, {
+      graphName: 'no-cache',
+      opsets: [{ domain: '', version: 21 }],
+    });
+
+    const error = await rejection(
+      createEngine({ modelPath: dir, executionProvider: 'cpu', logger: quiet }),
+    );
+    expect(error.message).to.match(
+      /cannot load .*model\.onnx: the graph has no KV-cache inputs .*with-past/,
+    );
+  });
+
+  it('refuses an encoder-decoder model', async () => {
+    const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    await writeFile(
+      join(dir, 'config.json'),
+      JSON.stringify({ ...config, is_encoder_decoder: true, model_type: 't5' }),
+    );
+    const error = await rejection(createEngine({ modelPath: dir, logger: quiet }));
+    expect(error.message).to.match(/encoder-decoder model \(t5\)/);
+  });
+
+  it('refuses cuda when the CUDA provider is not installed, saying how GPU images get it', async function () {
+    if (cudaProviderInstalled()) this.skip();
+    const error = await rejection(
+      createEngine({ modelPath: dir, executionProvider: 'cuda', logger: quiet }),
+    );
+    expect(error.message).to.match(
+      /CUDA provider is not installed.*ONNXRUNTIME_NODE_INSTALL=cuda12/,
+    );
+  });
+});

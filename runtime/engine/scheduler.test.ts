@@ -1,0 +1,202 @@
+// The scheduler against the real tiny model in this thread, where token ids are visible: batching
+// must not change what any sequence generates.
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { createLogger } from '../../common/log.ts';
+import { openOn } from './model-session.ts';
+import type { ModelSession } from './model-session.ts';
+import type { SequenceEvent, SequenceRequest } from './protocol.ts';
+import { Scheduler } from './scheduler.ts';
+import { tinyModelFolder } from './test-model.ts';
+
+const logger = createLogger('scheduler-test', { level: 'error' });
+const EOS = 2;
+
+interface Outcome {
+  tokens: number[];
+  finish: SequenceEvent | undefined;
+  cachedTokens: number;
+}
+
+/** Runs requests to completion; `submitAt[i]` is the step at which request i arrives. */
+async function run(
+  session: ModelSession,
+  requests: SequenceRequest[],
+  options: {
+    maxBatchSize?: number;
+    prefillChunkTokens?: number;
+    prefixCacheBytes?: number;
+    submitAt?: number[];
+  } = {},
+  scheduler = new Scheduler({
+    session,
+    reopen: () => Promise.reject(new Error('no other device in tests')),
+    eosTokenIds: [EOS],
+    maxBatchSize: options.maxBatchSize ?? 8,
+    prefillChunkTokens: options.prefillChunkTokens ?? 64,
+    prefixCacheBytes: options.prefixCacheBytes ?? 0,
+    logger,
+  }),
+): Promise<Map<number, Outcome>> {
+  const outcomes = new Map<number, Outcome>(
+    requests.map((r) => [r.id, { tokens: [], finish: undefined, cachedTokens: 0 }]),
+  );
+  const submitAt = options.submitAt ?? requests.map(() => 0);
+  for (let step = 0; ; step++) {
+    requests.forEach((r, i) => submitAt[i] === step && scheduler.submit(r));
+    if (!scheduler.hasWork() && submitAt.every((s) => s <= step)) break;
+    for (const event of await scheduler.step()) {
+      const outcome = outcomes.get(event.id)!;
+      if (event.kind === 'token') outcome.tokens.push(event.token);
+      else if (event.kind === 'admitted') outcome.cachedTokens = event.cachedTokens;
+      else outcome.finish = event;
+    }
+  }
+  return outcomes;
+}
+
+/** A prompt of `length` tokens that are not special tokens, varied by `salt`. */
+const prompt = (length: number, salt: number) =>
+  Array.from({ length }, (_, i) => 3 + ((i * 7 + salt * 13) % 250));
+
+const greedy = { temperature: 0, topP: 1, topK: 0 };
+const request = (id: number, promptLength: number, maxNewTokens: number): SequenceRequest => ({
+  id,
+  prompt: prompt(promptLength, id),
+  maxNewTokens,
+  sampling: greedy,
+  seed: id,
+});
+
+describe('Scheduler (tiny model)', function () {
+  let session: ModelSession;
+
+  before(async () => {
+    const dir = await tinyModelFolder();
+    session = await openOn('cpu', {
+      onnxPath: join(dir, 'onnx/model.onnx'),
+      kvHints: {},
+      threads: 1,
+      logger,
+    });
+  });
+  after(() => session.close());
+
+  it('generates the same greedy tokens in a batch as alone, whatever joins and leaves around it', async () => {
+    // Different prompt lengths (so rows are padded), chunked prefill (so they join on different
+    // steps), staggered arrivals, and different lengths (so rows leave and padding is trimmed).
+    const requests = [
+      request(1, 5, 40),
+      request(2, 23, 12),
+      request(3, 70, 30),
+      request(4, 2, 55),
+      request(5, 41, 20),
+    ];
+    const solo = new Map<number, number[]>();
+    for (const r of requests) solo.set(r.id, (await run(session, [r])).get(r.id)!.tokens);
+
+    const batched = await run(session, requests, {
+      prefillChunkTokens: 16,
+      submitAt: [0, 0, 3, 9, 10],
+    });
+    for (const r of requests) {
+      expect(batched.get(r.id)!.tokens, `request ${r.id}`).to.deep.equal(solo.get(r.id));
+      expect(batched.get(r.id)!.tokens.length, `request ${r.id}`).to.be.greaterThan(0);
+    }
+  });
+
+  it('stops at max tokens or an end-of-sequence token', async () => {
+    const outcomes = await run(session, [request(1, 9, 17)]);
+    const { tokens, finish } = outcomes.get(1)!;
+    if (finish?.kind === 'finished' && finish.reason === 'stop') {
+      expect(finish.generatedTokens).to.equal(tokens.length + 1);
+    } else {
+      expect(finish).to.deep.include({ kind: 'finished', reason: 'length', generatedTokens: 17 });
+      expect(tokens).to.have.length(17);
+    }
+    expect(tokens).not.to.include(EOS);
+  });
+
+  it('never runs more sequences than the batch allows', async () => {
+    const requests = [1, 2, 3, 4, 5].map((id) => request(id, 4 + id, 6));
+    const scheduler = new Scheduler({
+      session,
+      reopen: () => Promise.reject(new Error('unused')),
+      eosTokenIds: [EOS],
+      maxBatchSize: 2,
+      prefillChunkTokens: 64,
+      prefixCacheBytes: 0,
+      logger,
+    });
+    for (const r of requests) scheduler.submit(r);
+    let admitted = 0;
+    let finished = 0;
+    while (scheduler.hasWork()) {
+      for (const event of await scheduler.step()) {
+        if (event.kind === 'admitted') admitted++;
+        if (event.kind === 'finished') finished++;
+      }
+      expect(admitted - finished).to.be.at.most(2);
+    }
+    expect(finished).to.equal(5);
+  });
+
+  it("reuses a finished sequence's cache for a prompt that extends it, with the same output", async () => {
+    const first = request(1, 30, 10);
+    const scheduler = new Scheduler({
+      session,
+      reopen: () => Promise.reject(new Error('unused')),
+      eosTokenIds: [EOS],
+      maxBatchSize: 4,
+      prefillChunkTokens: 64,
+      prefixCacheBytes: 1 << 20,
+      logger,
+    });
+    const firstTokens = (await run(session, [first], {}, scheduler)).get(1)!.tokens;
+    // The next turn: the first prompt, what was generated, and more.
+    const next: SequenceRequest = {
+      ...request(2, 0, 15),
+      prompt: [...first.prompt, ...firstTokens, 40, 41, 42],
+    };
+    const warm = (await run(session, [next], {}, scheduler)).get(2)!;
+    const cold = (await run(session, [next])).get(2)!;
+    // Everything but the last generated token (never fed back) came from the cache.
+    expect(warm.cachedTokens).to.equal(first.prompt.length + firstTokens.length - 1);
+    expect(cold.cachedTokens).to.equal(0);
+    expect(warm.tokens).to.deep.equal(cold.tokens);
+  });
+
+  it("frees a cancelled sequence's slot at the next step while the others go on", async () => {
+    const scheduler = new Scheduler({
+      session,
+      reopen: () => Promise.reject(new Error('unused')),
+      eosTokenIds: [EOS],
+      maxBatchSize: 2,
+      prefillChunkTokens: 64,
+      prefixCacheBytes: 0,
+      logger,
+    });
+    const long = request(1, 10, 100);
+    const other = request(2, 12, 20);
+    const waiting = request(3, 8, 5);
+    for (const r of [long, other, waiting]) scheduler.submit(r);
+    const events: SequenceEvent[] = [];
+    for (let i = 0; i < 3; i++) events.push(...(await scheduler.step()));
+    expect(events.filter((e) => e.kind === 'admitted').map((e) => e.id)).to.deep.equal([1, 2]);
+
+    scheduler.cancel(1);
+    const next = await scheduler.step();
+    expect(next).to.deep.include({
+      kind: 'finished',
+      id: 1,
+      reason: 'cancelled',
+      generatedTokens: 3,
+    });
+    expect(next).to.deep.include({ kind: 'admitted', id: 3, cachedTokens: 0 });
+    events.push(...next);
+    while (scheduler.hasWork()) events.push(...(await scheduler.step()));
+    const solo = (await run(session, [other])).get(2)!.tokens;
+    const tokensOf = (id: number) => events.filter((e) => e.kind === 'token' && e.id === id);
+    expect(tokensOf(2).map((e) => (e as { token: number }).token)).to.deep.equal(solo);
+  });
+});
