@@ -1,6 +1,7 @@
 // The authentication settings of a runtime process, read from its environment. The operator sets
 // the directories and ChatBot names; a person running the runtime alone sets API_KEY.
 
+import { looksLikeApiKey, parseApiKey } from '../../common/api-key.ts';
 import { parseDuration } from '../../common/duration.ts';
 
 export interface AuthConfig {
@@ -43,6 +44,12 @@ export function readAuthConfig(env: Record<string, string | undefined>): AuthCon
       'API_KEYS_DIR is set but SIGNING_KEYS_DIR is not: the apikey-pepper needed to check the ' +
         'verifier hashes is in the ChatBot Secret; mount it and set SIGNING_KEYS_DIR',
     );
+  }
+
+  if (standaloneApiKey !== undefined && looksLikeApiKey(standaloneApiKey)) {
+    const parsed = parseApiKey(standaloneApiKey);
+    if (!parsed.ok)
+      throw new Error(`API_KEY starts like a ClawBot key but is not one: ${parsed.message}`);
   }
 
   const namespace = get('CHATBOT_NAMESPACE');

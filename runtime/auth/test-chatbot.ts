@@ -156,12 +156,12 @@ export class TestChatBot {
     }
   }
 
-  /** Publishes the verifier Secret as the kubelet would; `extra` adds raw files. */
-  async writeVerifiers(extra: Record<string, string> = {}): Promise<void> {
-    const files: Record<string, string> = { ...extra };
+  /** Publishes the verifier Secret as the kubelet would; `raw` adds or replaces files as given. */
+  async writeVerifiers(raw: Record<string, string> = {}): Promise<void> {
+    const files: Record<string, string> = {};
     for (const v of this.verifiers.values())
       files[verifierFileName(v.apiKey)] = serializeApiKeyVerifier(v);
-    await writeLikeKubelet(this.apiKeysDir, files);
+    await writeLikeKubelet(this.apiKeysDir, { ...files, ...raw });
   }
 
   async writeSigningSecret(): Promise<void> {
