@@ -7,10 +7,10 @@ import { openOn } from './model-session.ts';
 import type { ModelSession } from './model-session.ts';
 import type { SequenceEvent, SequenceRequest } from './protocol.ts';
 import { Scheduler } from './scheduler.ts';
+import type { SchedulerOptions } from './scheduler.ts';
 import { tinyModelFolder } from './test-model.ts';
 
 const logger = createLogger('scheduler-test', { level: 'error' });
-const EOS = 2;
 
 interface Outcome {
   tokens: number[];
@@ -18,30 +18,28 @@ interface Outcome {
   cachedTokens: number;
 }
 
-/** Runs requests to completion; `submitAt[i]` is the step at which request i arrives. */
-async function run(
-  session: ModelSession,
-  requests: SequenceRequest[],
-  options: {
-    maxBatchSize?: number;
-    prefillChunkTokens?: number;
-    prefixCacheBytes?: number;
-    submitAt?: number[];
-  } = {},
-  scheduler = new Scheduler({
+function newScheduler(session: ModelSession, options: Partial<SchedulerOptions> = {}): Scheduler {
+  return new Scheduler({
     session,
     reopen: () => Promise.reject(new Error('no other device in tests')),
-    eosTokenIds: [EOS],
-    maxBatchSize: options.maxBatchSize ?? 8,
-    prefillChunkTokens: options.prefillChunkTokens ?? 64,
-    prefixCacheBytes: options.prefixCacheBytes ?? 0,
+    eosTokenIds: [2],
+    maxBatchSize: 8,
+    prefillChunkTokens: 64,
+    prefixCacheBytes: 0,
     logger,
-  }),
+    ...options,
+  });
+}
+
+/** Runs requests to completion; `submitAt[i]` is the step at which request i arrives. */
+async function run(
+  scheduler: Scheduler,
+  requests: SequenceRequest[],
+  submitAt: number[] = requests.map(() => 0),
 ): Promise<Map<number, Outcome>> {
   const outcomes = new Map<number, Outcome>(
     requests.map((r) => [r.id, { tokens: [], finish: undefined, cachedTokens: 0 }]),
   );
-  const submitAt = options.submitAt ?? requests.map(() => 0);
   for (let step = 0; ; step++) {
     requests.forEach((r, i) => submitAt[i] === step && scheduler.submit(r));
     if (!scheduler.hasWork() && submitAt.every((s) => s <= step)) break;
@@ -93,41 +91,50 @@ describe('Scheduler (tiny model)', function () {
       request(5, 41, 20),
     ];
     const solo = new Map<number, number[]>();
-    for (const r of requests) solo.set(r.id, (await run(session, [r])).get(r.id)!.tokens);
+    for (const r of requests)
+      solo.set(r.id, (await run(newScheduler(session), [r])).get(r.id)!.tokens);
 
-    const batched = await run(session, requests, {
-      prefillChunkTokens: 16,
-      submitAt: [0, 0, 3, 9, 10],
-    });
+    const batched = await run(
+      newScheduler(session, { prefillChunkTokens: 16 }),
+      requests,
+      [0, 0, 3, 9, 10],
+    );
     for (const r of requests) {
       expect(batched.get(r.id)!.tokens, `request ${r.id}`).to.deep.equal(solo.get(r.id));
       expect(batched.get(r.id)!.tokens.length, `request ${r.id}`).to.be.greaterThan(0);
     }
   });
 
-  it('stops at max tokens or an end-of-sequence token', async () => {
-    const outcomes = await run(session, [request(1, 9, 17)]);
-    const { tokens, finish } = outcomes.get(1)!;
-    if (finish?.kind === 'finished' && finish.reason === 'stop') {
-      expect(finish.generatedTokens).to.equal(tokens.length + 1);
-    } else {
-      expect(finish).to.deep.include({ kind: 'finished', reason: 'length', generatedTokens: 17 });
-      expect(tokens).to.have.length(17);
-    }
-    expect(tokens).not.to.include(EOS);
+  it('stops at max tokens', async () => {
+    const { tokens, finish } = (await run(newScheduler(session), [request(1, 9, 17)])).get(1)!;
+    expect(finish).to.deep.equal({
+      kind: 'finished',
+      id: 1,
+      reason: 'length',
+      generatedTokens: 17,
+    });
+    expect(tokens).to.have.length(17);
+  });
+
+  it('stops at an end-of-sequence token, which it counts but does not send', async () => {
+    const { tokens: free } = (await run(newScheduler(session), [request(1, 9, 30)])).get(1)!;
+    // Declare the token generated sixth an end-of-sequence token: generation must end there.
+    const eos = free[5]!;
+    const first = free.indexOf(eos);
+    const scheduler = newScheduler(session, { eosTokenIds: [eos], maxBatchSize: 1 });
+    const { tokens, finish } = (await run(scheduler, [request(1, 9, 30)])).get(1)!;
+    expect(tokens).to.deep.equal(free.slice(0, first));
+    expect(finish).to.deep.equal({
+      kind: 'finished',
+      id: 1,
+      reason: 'stop',
+      generatedTokens: first + 1,
+    });
   });
 
   it('never runs more sequences than the batch allows', async () => {
     const requests = [1, 2, 3, 4, 5].map((id) => request(id, 4 + id, 6));
-    const scheduler = new Scheduler({
-      session,
-      reopen: () => Promise.reject(new Error('unused')),
-      eosTokenIds: [EOS],
-      maxBatchSize: 2,
-      prefillChunkTokens: 64,
-      prefixCacheBytes: 0,
-      logger,
-    });
+    const scheduler = newScheduler(session, { maxBatchSize: 2 });
     for (const r of requests) scheduler.submit(r);
     let admitted = 0;
     let finished = 0;
@@ -143,23 +150,15 @@ describe('Scheduler (tiny model)', function () {
 
   it("reuses a finished sequence's cache for a prompt that extends it, with the same output", async () => {
     const first = request(1, 30, 10);
-    const scheduler = new Scheduler({
-      session,
-      reopen: () => Promise.reject(new Error('unused')),
-      eosTokenIds: [EOS],
-      maxBatchSize: 4,
-      prefillChunkTokens: 64,
-      prefixCacheBytes: 1 << 20,
-      logger,
-    });
-    const firstTokens = (await run(session, [first], {}, scheduler)).get(1)!.tokens;
+    const scheduler = newScheduler(session, { maxBatchSize: 4, prefixCacheBytes: 1 << 20 });
+    const firstTokens = (await run(scheduler, [first])).get(1)!.tokens;
     // The next turn: the first prompt, what was generated, and more.
     const next: SequenceRequest = {
       ...request(2, 0, 15),
       prompt: [...first.prompt, ...firstTokens, 40, 41, 42],
     };
-    const warm = (await run(session, [next], {}, scheduler)).get(2)!;
-    const cold = (await run(session, [next])).get(2)!;
+    const warm = (await run(scheduler, [next])).get(2)!;
+    const cold = (await run(newScheduler(session), [next])).get(2)!;
     // Everything but the last generated token (never fed back) came from the cache.
     expect(warm.cachedTokens).to.equal(first.prompt.length + firstTokens.length - 1);
     expect(cold.cachedTokens).to.equal(0);
@@ -167,15 +166,7 @@ describe('Scheduler (tiny model)', function () {
   });
 
   it("frees a cancelled sequence's slot at the next step while the others go on", async () => {
-    const scheduler = new Scheduler({
-      session,
-      reopen: () => Promise.reject(new Error('unused')),
-      eosTokenIds: [EOS],
-      maxBatchSize: 2,
-      prefillChunkTokens: 64,
-      prefixCacheBytes: 0,
-      logger,
-    });
+    const scheduler = newScheduler(session, { maxBatchSize: 2 });
     const long = request(1, 10, 100);
     const other = request(2, 12, 20);
     const waiting = request(3, 8, 5);
@@ -195,7 +186,7 @@ describe('Scheduler (tiny model)', function () {
     expect(next).to.deep.include({ kind: 'admitted', id: 3, cachedTokens: 0 });
     events.push(...next);
     while (scheduler.hasWork()) events.push(...(await scheduler.step()));
-    const solo = (await run(session, [other])).get(2)!.tokens;
+    const solo = (await run(newScheduler(session), [other])).get(2)!.tokens;
     const tokensOf = (id: number) => events.filter((e) => e.kind === 'token' && e.id === id);
     expect(tokensOf(2).map((e) => (e as { token: number }).token)).to.deep.equal(solo);
   });

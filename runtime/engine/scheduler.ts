@@ -8,7 +8,7 @@
 // Sequences that finish leave the batch at once, and their caches go to the prefix cache.
 import type { Logger } from '../../common/log.ts';
 import { emptyBlock, gatherRows } from './kv-block.ts';
-import type { KvBlock, KvShape } from './kv-block.ts';
+import type { KvBlock, KvShape, RowSource } from './kv-block.ts';
 import type { ModelSession, StepOutput } from './model-session.ts';
 import { initialMemoryState, isOutOfMemoryError, planOutOfMemory } from './out-of-memory.ts';
 import type { MemoryState, Provider } from './out-of-memory.ts';
@@ -223,15 +223,10 @@ export class Scheduler {
   }
 
   #join(sequences: Sequence[]): void {
-    const { rows, pads, kv } = this.#batch;
+    const { rows } = this.#batch;
     const { block, pads: newPads } = gatherRows(
       [
-        ...rows.map((_, r) => ({
-          block: kv,
-          row: r,
-          start: pads[r]!,
-          length: kv.columns - pads[r]!,
-        })),
+        ...rows.map((_, r) => realColumns(this.#batch, r)),
         ...sequences.map((s) => ({ block: s.kv, row: 0, start: 0, length: s.kv.columns })),
       ],
       this.#shape,
@@ -270,22 +265,19 @@ export class Scheduler {
       return !done(s);
     });
 
-    const { rows, pads, kv } = this.#batch;
-    const source = (r: number) => ({
-      block: kv,
-      row: r,
-      start: pads[r]!,
-      length: kv.columns - pads[r]!,
-    });
+    const { rows } = this.#batch;
     if (rows.some(done)) {
       rows.forEach((s, r) => {
         if (done(s) && s.outcome!.kind === 'finished' && this.#options.prefixCacheBytes > 0) {
-          this.#cacheSequence(s.tokens, gatherRows([source(r)], this.#shape).block);
+          this.#cacheSequence(
+            s.tokens,
+            gatherRows([realColumns(this.#batch, r)], this.#shape).block,
+          );
         }
       });
       const keep = rows.map((s, r) => ({ s, r })).filter(({ s }) => !done(s));
       const { block, pads: newPads } = gatherRows(
-        keep.map(({ r }) => source(r)),
+        keep.map(({ r }) => realColumns(this.#batch, r)),
         this.#shape,
       );
       this.#batch = { rows: keep.map(({ s }) => s), pads: newPads, kv: block };
@@ -348,4 +340,10 @@ export class Scheduler {
       await previous.close();
     }
   }
+}
+
+/** Where row r's real (unpadded) columns are in the batch block. */
+function realColumns(batch: Batch, row: number): RowSource {
+  const pad = batch.pads[row]!;
+  return { block: batch.kv, row, start: pad, length: batch.kv.columns - pad };
 }
