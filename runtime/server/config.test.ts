@@ -25,8 +25,6 @@ describe('readServerConfig', () => {
       maxConcurrency: 16,
       maxQueue: 64,
       logLevel: 'info',
-      apiKey: undefined,
-      tokenTtlMs: 24 * 3600_000,
     });
     expect(config.conversationLog).to.deep.equal({
       enabled: true,
@@ -48,15 +46,10 @@ describe('readServerConfig', () => {
       MAX_CONCURRENCY: '4',
       MAX_QUEUE: '0',
       LOG_LEVEL: 'debug',
-      TOKEN_TTL: '1h30m',
-      SIGNING_KEYS_DIR: '/etc/clawbot/keys',
-      API_KEYS_DIR: '/etc/clawbot/apikeys',
       DATA_DIR: '/data',
       CONVERSATION_LOG: 'false',
       CONVERSATION_LOG_RETENTION: '48h',
       CONVERSATION_LOG_MAX_BYTES: '1048576',
-      CHATBOT_NAME: 'support-bot',
-      CHATBOT_NAMESPACE: 'team-a',
     });
     expect(config).to.deep.include({
       modelId: 'support',
@@ -68,11 +61,6 @@ describe('readServerConfig', () => {
       maxConcurrency: 4,
       maxQueue: 0,
       logLevel: 'debug',
-      tokenTtlMs: 90 * 60_000,
-      signingKeysDir: '/etc/clawbot/keys',
-      apiKeysDir: '/etc/clawbot/apikeys',
-      chatBotName: 'support-bot',
-      chatBotNamespace: 'team-a',
     });
     expect(config.conversationLog).to.deep.equal({
       enabled: false,
@@ -87,15 +75,11 @@ describe('readServerConfig', () => {
       MODEL_PATH: '/m',
       CONVERSATION_LOG_MAX_BYTES: '2Gi',
       PORT: '',
-      API_KEY: '  ',
+      MODEL_ID: '  ',
     });
     expect(config.conversationLog.maxBytes).to.equal(2 * 1024 ** 3);
     expect(config.port).to.equal(18789);
-    expect(config.apiKey).to.equal(undefined);
-  });
-
-  it('names the ChatBot as the model when MODEL_ID is not set', () => {
-    expect(readServerConfig({ MODEL_PATH: '/m', CHATBOT_NAME: 'bot' }).modelId).to.equal('bot');
+    expect(config.modelId).to.equal('m');
   });
 
   it('reports every invalid variable with what it accepts', () => {
@@ -107,7 +91,6 @@ describe('readServerConfig', () => {
       MAX_CONCURRENCY: '1.5',
       MAX_QUEUE: '-1',
       LOG_LEVEL: 'verbose',
-      TOKEN_TTL: '1d',
       CONVERSATION_LOG: 'yes',
       CONVERSATION_LOG_RETENTION: '0s',
       CONVERSATION_LOG_MAX_BYTES: 'lots',
@@ -121,7 +104,6 @@ describe('readServerConfig', () => {
       /^MAX_CONCURRENCY="1.5": must be a whole number from 1 to 1024$/,
       /^MAX_QUEUE="-1": must be a whole number from 0 to 100000$/,
       /^LOG_LEVEL="verbose": unknown log level "verbose": use one of debug, info, warn, error$/,
-      /^TOKEN_TTL="1d": invalid duration "1d": unit "d" is unknown/,
       /^CONVERSATION_LOG="yes": must be "true" or "false"$/,
       /^CONVERSATION_LOG_RETENTION="0s": must be a positive duration/,
       /^CONVERSATION_LOG_MAX_BYTES="lots": must be a positive byte count/,

@@ -1,7 +1,9 @@
 // The `serve` command's settings, read from the environment variables named in
-// common/runtime-env.ts. Reading is a pure function of the environment so every rule is testable;
-// all problems are reported together, each naming its variable and what it accepts, because a
-// pod that crash-loops on one typo at a time is slow to fix.
+// common/runtime-env.ts. Reading is a pure function of the environment so every rule is
+// testable; all problems are reported together, each naming its variable and what it accepts,
+// because a pod that crash-loops on one typo at a time is slow to fix. The authentication
+// variables (API_KEY, TOKEN_TTL, SIGNING_KEYS_DIR, API_KEYS_DIR, CHATBOT_NAME,
+// CHATBOT_NAMESPACE) are read by runtime/auth/config.ts.
 import { basename, join, resolve } from 'node:path';
 import { parseDuration } from '../../common/duration.ts';
 import { type Level, parseLevel } from '../../common/log.ts';
@@ -29,14 +31,7 @@ export interface ServerConfig {
   maxConcurrency: number;
   maxQueue: number;
   logLevel: Level;
-  /** Standalone mode's key, accepted at /api/auth and as a bearer on /v1. */
-  apiKey: string | undefined;
-  tokenTtlMs: number;
-  signingKeysDir: string | undefined;
-  apiKeysDir: string | undefined;
   conversationLog: ConversationLogConfig;
-  chatBotName: string | undefined;
-  chatBotNamespace: string | undefined;
 }
 
 // The ChatBot CRD's defaults, so a standalone runtime behaves like a ChatBot left at defaults.
@@ -95,13 +90,12 @@ export function readServerConfig(env: Environment): ServerConfig {
         '(`npm run runtime -- tiny-model <dir>` writes a small test model)',
     );
   }
-  const chatBotName = text(runtimeEnv.chatBotName);
   const modelDir = resolve(modelPath ?? '.');
 
   const config: ServerConfig = {
     modelPath: modelDir,
     // The operator always sets MODEL_ID; standalone, the folder's name is what a user recognises.
-    modelId: text(runtimeEnv.modelId) ?? chatBotName ?? (basename(modelDir) || 'model'),
+    modelId: text(runtimeEnv.modelId) ?? (basename(modelDir) || 'model'),
     maxTokens: check(runtimeEnv.maxTokens, integer(1, 1 << 20), runtimeDefaults.maxTokens),
     contextLength: check(runtimeEnv.contextLength, integer(1, 1 << 20), undefined),
     port: check(runtimeEnv.port, port, runtimeDefaults.port),
@@ -123,14 +117,6 @@ export function readServerConfig(env: Environment): ServerConfig {
     ),
     maxQueue: check(runtimeEnv.maxQueue, integer(0, 100_000), serverDefaults.maxQueue),
     logLevel: check(runtimeEnv.logLevel, (value) => parseLevel(value), 'info'),
-    apiKey: text(runtimeEnv.apiKey),
-    tokenTtlMs: check(
-      runtimeEnv.tokenTTL,
-      positiveDuration,
-      parseDuration(runtimeDefaults.tokenTTL),
-    ),
-    signingKeysDir: text(runtimeEnv.signingKeysDir),
-    apiKeysDir: text(runtimeEnv.apiKeysDir),
     conversationLog: {
       enabled: check(runtimeEnv.conversationLog, boolean, true),
       dir:
@@ -147,8 +133,6 @@ export function readServerConfig(env: Environment): ServerConfig {
         serverDefaults.conversationLogMaxBytes,
       ),
     },
-    chatBotName,
-    chatBotNamespace: text(runtimeEnv.chatBotNamespace),
   };
 
   if (config.port !== 0 && config.port === config.healthPort) {
