@@ -3,6 +3,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestCluster } from '../../test/cluster.ts';
+import { createLogger, type Logger } from '../../common/log.ts';
 import { metricsRegistry } from './metrics.ts';
 import type { ResourceType } from './resource.ts';
 
@@ -118,4 +119,9 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
     return err as Error;
   }
   throw new Error('expected the promise to reject, but it resolved');
+}
+
+/** Warnings and errors only: tests restart watches on purpose, and that is not news. */
+export function testLogger(component: string): Logger {
+  return createLogger(component, { level: 'warn' });
 }
