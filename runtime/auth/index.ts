@@ -30,6 +30,7 @@ import { KeyStore } from './key-store.ts';
 import { authRequestsCounter } from './metrics.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { authenticateApiKey, standingOf, type Verdict } from './standing.ts';
+import { TokenCache } from './token-cache.ts';
 import { issueToken, verifyToken } from './tokens.ts';
 
 export type { Principal } from './key-index.ts';
@@ -60,6 +61,9 @@ export interface Auth {
   close(): void;
 }
 
+/** Verified tokens remembered (about 200 bytes each): more than the clients of one replica. */
+const TOKEN_CACHE_ENTRIES = 10_000;
+
 /** The largest POST /api/auth body accepted: a key is 54 characters. */
 export const AUTH_BODY_LIMIT = 4096;
 
@@ -84,6 +88,7 @@ export async function createAuth(options: AuthOptions = {}): Promise<Auth> {
   const keys = await KeyStore.open(config, log, { reloadIntervalMs: options.reloadIntervalMs });
   const counter = authRequestsCounter(options.registry ?? defaultRegistry);
   const limiter = new RateLimiter();
+  const verified = new TokenCache(TOKEN_CACHE_ENTRIES);
   const tokenSettings = {
     issuer: TOKEN_ISSUER,
     audience: config.audience,
@@ -153,7 +158,7 @@ export async function createAuth(options: AuthOptions = {}): Promise<Auth> {
       if (!acceptApiKey) return ['api_key', { ok: false, error: authErrors.apiKeyNotAccepted() }];
       return ['api_key', authenticateApiKey(presented, snapshot, now)];
     }
-    const check = await verifyToken(presented, snapshot, tokenSettings, now);
+    const check = await verifyToken(presented, snapshot, tokenSettings, now, verified);
     if (!check.ok) return ['token', check];
     // The token proves who asked; whether the key still works is decided now: revocation,
     // expiry and rotation take effect without waiting for tokens to expire.

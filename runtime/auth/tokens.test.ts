@@ -143,6 +143,7 @@ describe('runtime auth: token verification over HTTP', () => {
     expect((await refusal(unknownKid)).message).to.match(/key this ChatBot no longer has/);
 
     const oldToken = await bot.token(issued.key);
+    expect((await bot.get('/api/whoami', oldToken)).status).to.equal(200); // verified (and cached) once
     const successor = generateSigningKey(new Date(Date.now() - 1000));
     bot.signingKeys[0]!.retireAfter = new Date(Date.now() - 500).toISOString();
     bot.signingKeys.push(successor);

@@ -9,6 +9,7 @@ import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from 'jose';
 import type { HttpError } from '../http-errors.ts';
 import { authErrors } from './errors.ts';
 import type { KeySnapshot, LoadedSigningKey, Principal } from './key-index.ts';
+import type { TokenCache } from './token-cache.ts';
 
 const ALGORITHM = 'HS256';
 const TOKEN_TYPE = 'at+jwt';
@@ -68,14 +69,24 @@ export async function verifyToken(
   snapshot: KeySnapshot,
   settings: Omit<TokenSettings, 'ttlSeconds'>,
   now: number,
+  cache?: TokenCache,
 ): Promise<TokenCheck> {
+  const cached = cache?.get(token);
+  if (
+    cached &&
+    now / 1000 < cached.expiresAt + CLOCK_TOLERANCE_SECONDS &&
+    snapshot.signingKeys.some((k) => k.key === cached.key && !isRetired(k, now))
+  ) {
+    return { ok: true, keyId: cached.keyId, scopes: cached.scopes };
+  }
   try {
+    let verifiedWith: LoadedSigningKey | undefined;
     const { payload } = await jwtVerify(
       token,
       ({ kid }) => {
-        const key = snapshot.signingKeys.find((k) => k.kid === kid && !isRetired(k, now));
-        if (!key) throw new UnknownSigningKey();
-        return key.key;
+        verifiedWith = snapshot.signingKeys.find((k) => k.kid === kid && !isRetired(k, now));
+        if (!verifiedWith) throw new UnknownSigningKey();
+        return verifiedWith.key;
       },
       {
         algorithms: [ALGORITHM],
@@ -92,6 +103,12 @@ export async function verifyToken(
       return { ok: false, error: authErrors.tokenNotYetValid(payload.iat! * 1000, now) };
     }
     const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
+    cache?.set(token, {
+      keyId: payload.sub!,
+      scopes,
+      expiresAt: payload.exp!,
+      key: verifiedWith!.key,
+    });
     return { ok: true, keyId: payload.sub!, scopes };
   } catch (error) {
     return { ok: false, error: refusal(error, token, now) };
