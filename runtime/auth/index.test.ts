@@ -230,6 +230,8 @@ describe('runtime auth over HTTP (operator mode)', () => {
     const none = await bot.call('/v1/models');
     expect(none.status).to.equal(401);
     expect(none.body.error.code).to.equal('missing_credentials');
+    const empty = await bot.call('/v1/models', { headers: { authorization: '' } });
+    expect(empty.body.error.code).to.equal('missing_credentials');
     const basic = await bot.call('/v1/models', {
       headers: { authorization: 'Basic dXNlcjpwYXNz' },
     });

@@ -184,8 +184,9 @@ export async function createAuth(options: AuthOptions = {}): Promise<Auth> {
       const started = performance.now();
       const now = Date.now();
       const snapshot = keys.snapshot;
-      const header = req.get('authorization');
-      const match = header === undefined ? null : /^Bearer +(\S+) *$/i.exec(header);
+      // An empty header is what clients send when their key variable is unset: no credentials.
+      const header = req.get('authorization')?.trim() || undefined;
+      const match = header === undefined ? null : /^Bearer +(\S+)$/i.exec(header);
       const [credential, verdict]: [Credential, Verdict] =
         header === undefined
           ? ['none', { ok: false, error: authErrors.missingCredentials() }]
