@@ -14,6 +14,14 @@ describe('runtime auth over HTTP (operator mode)', () => {
     expect(leaks, 'secrets in responses or logs').to.deep.equal([]);
   });
 
+  it('has a leak detector that finds a key in a log line (the check every test ends with)', async () => {
+    bot = await TestChatBot.start();
+    const { key } = bot.addKey('reader');
+    bot.logs.push(JSON.stringify({ msg: 'oops', key }));
+    expect(bot.leaks()).to.have.length(1);
+    bot.logs.pop();
+  });
+
   it('exchanges a key for a token that opens protected routes', async () => {
     bot = await TestChatBot.start();
     const { key, keyId } = bot.addKey('reader');

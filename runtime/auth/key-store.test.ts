@@ -165,6 +165,15 @@ describe('key store: start-up', () => {
     expect(failure?.message).to.match(/cannot start: .*signing-keys\.json: keys\[0\]\.kid must be/);
   });
 
+  it('refuses to start when the signing directory is missing, asking whether it is mounted', async () => {
+    const config = readAuthConfig({ SIGNING_KEYS_DIR: join(root, 'nowhere'), API_KEY: 'k' });
+    let failure: Error | undefined;
+    await KeyStore.open(config, quiet).catch((error: Error) => (failure = error));
+    expect(failure?.message).to.match(
+      /cannot read .*nowhere \(ENOENT\): is the ChatBot's Secret mounted there\?/,
+    );
+  });
+
   it('refuses to start without the pepper file', async () => {
     const dir = join(root, 'signing');
     const keys = serializeSigningKeys({ keys: [generateSigningKey(new Date())] });

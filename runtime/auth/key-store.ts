@@ -187,7 +187,14 @@ export class KeyStore {
 
 /** Reads the ChatBot Secret; returns `previous` itself when its files have not changed. */
 async function loadSigning(dir: string, previous?: SigningState): Promise<SigningState> {
-  const files = await readSecretVolume(dir);
+  const files = await readSecretVolume(dir).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(
+      `cannot read ${dir} (${error.code ?? error.message}): is the ChatBot's Secret mounted there?`,
+      {
+        cause: error,
+      },
+    );
+  });
   const keysText = files.get(SIGNING_KEYS_FILE);
   const pepperText = files.get(APIKEY_PEPPER_FILE);
   if (keysText === undefined || pepperText === undefined) {
