@@ -29,6 +29,7 @@ const sessionOptions = {
   onnxPath: config.onnxPath,
   kvHints: config.kvHints,
   threads: config.threads,
+  threadSpinning: config.threadSpinning,
   logger,
 };
 

@@ -33,6 +33,7 @@ export interface SessionOptions {
   onnxPath: string;
   kvHints: KvHints;
   threads: number;
+  threadSpinning: boolean;
   logger: Logger;
 }
 
@@ -71,6 +72,7 @@ export async function openOn(provider: Provider, options: SessionOptions): Promi
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
     ...(options.threads > 0 ? { intraOpNumThreads: options.threads } : {}),
+    extra: { session: { intra_op: { allow_spinning: options.threadSpinning ? '1' : '0' } } },
   });
   let io: ModelIo;
   try {

@@ -19,6 +19,8 @@ export interface WorkerConfig {
   prefixCacheBytes: number;
   /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
   threads: number;
+  /** Whether idle onnxruntime threads busy-wait for work. */
+  threadSpinning: boolean;
 }
 
 export interface SequenceRequest {

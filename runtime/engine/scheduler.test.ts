@@ -75,6 +75,7 @@ describe('Scheduler (tiny model)', function () {
       onnxPath: join(dir, 'onnx/model.onnx'),
       kvHints: {},
       threads: 1,
+      threadSpinning: false,
       logger,
     });
   });
