@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
   );
   const first = await Promise.race([loaded, stopRequested]);
   if (first instanceof Error) {
-    log.error(`cannot load the model from ${config.modelPath}: ${first.message}`);
+    log.error(`cannot load the model from ${config.modelPath} (MODEL_PATH): ${first.message}`);
     await server.stop();
     return 1;
   }
