@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { expect } from 'chai';
 import {
   API_KEY_LENGTH,
@@ -94,6 +95,7 @@ describe('API key hashes', () => {
     const { key } = generateApiKey();
     const stored = hashApiKey(pepper, key);
     expect(apiKeyMatchesHash(pepper, key, stored)).to.equal(true);
+    expect(apiKeyMatchesHash(createSecretKey(pepper), key, stored)).to.equal(true);
     expect(apiKeyMatchesHash(pepper, generateApiKey().key, stored)).to.equal(false);
     expect(apiKeyMatchesHash(Buffer.alloc(32, 8), key, stored)).to.equal(false);
     expect(apiKeyMatchesHash(pepper, key, stored.slice(0, 32))).to.equal(false);

@@ -1,7 +1,7 @@
 // What the runtime knows about keys at one moment: a snapshot built from the mounted files,
 // replaced whole on every reload so a request never sees half of an update.
 
-import type { webcrypto } from 'node:crypto';
+import type { KeyObject, webcrypto } from 'node:crypto';
 import { hashApiKey, parseApiKey } from '../../common/api-key.ts';
 import {
   type ApiKeyVerifier,
@@ -41,7 +41,7 @@ export interface LoadedSigningKey {
 
 export interface KeySnapshot {
   /** The HMAC key API key hashes are made with. */
-  pepper: Buffer;
+  pepper: KeyObject;
   signingKeys: readonly LoadedSigningKey[];
   /** Every verifiable key, by key id. */
   keys: ReadonlyMap<string, KnownKey>;
@@ -59,7 +59,7 @@ export interface StandaloneKey {
 export function indexKeys(
   verifiers: Iterable<ApiKeyVerifier>,
   standalone: StandaloneKey | undefined,
-  pepper: Buffer,
+  pepper: KeyObject,
 ): { keys: Map<string, KnownKey>; conflicts: string[] } {
   const keys = new Map<string, KnownKey>();
   const conflicts = new Set<string>();

@@ -6,7 +6,7 @@
 // version stays in force, file by file. At start-up a broken signing Secret is fatal (there is
 // no good copy to keep); a broken verifier file only leaves that ApiKey's keys out.
 
-import { randomBytes, webcrypto } from 'node:crypto';
+import { createSecretKey, type KeyObject, randomBytes, webcrypto } from 'node:crypto';
 import { join } from 'node:path';
 import {
   APIKEY_PEPPER_FILE,
@@ -34,7 +34,7 @@ interface SigningState {
   /** The files' text, to skip re-parsing when nothing changed. */
   source: string;
   keys: LoadedSigningKey[];
-  pepper: Buffer;
+  pepper: KeyObject;
 }
 
 export class KeyStore {
@@ -212,7 +212,7 @@ async function loadSigning(dir: string, previous?: SigningState): Promise<Signin
     }
   };
   const parsed = parse(SIGNING_KEYS_FILE, keysText, parseSigningKeys);
-  const pepper = parse(APIKEY_PEPPER_FILE, pepperText, parsePepper);
+  const pepper = createSecretKey(parse(APIKEY_PEPPER_FILE, pepperText, parsePepper));
   const keys = await Promise.all(
     parsed.keys.map(async (key) => ({
       kid: key.kid,
@@ -233,7 +233,7 @@ async function ephemeralSigning(log: Logger): Promise<SigningState> {
   return {
     source: '',
     keys: [{ kid: `ephemeral-${randomBytes(6).toString('base64url')}`, createdAt: 0, key }],
-    pepper: randomBytes(32),
+    pepper: createSecretKey(randomBytes(32)),
   };
 }
 

@@ -1,4 +1,4 @@
-import { randomBytes, webcrypto } from 'node:crypto';
+import { createSecretKey, randomBytes, webcrypto } from 'node:crypto';
 import { expect } from 'chai';
 import type { KeySnapshot, LoadedSigningKey } from './key-index.ts';
 import { TokenCache } from './token-cache.ts';
@@ -27,7 +27,7 @@ describe('verified-token cache', () => {
     return { kid, createdAt: 0, key, ...(retireAfter === undefined ? {} : { retireAfter }) };
   }
   const snapshotOf = (...signingKeys: LoadedSigningKey[]): KeySnapshot => ({
-    pepper: Buffer.alloc(32),
+    pepper: createSecretKey(Buffer.alloc(32)),
     signingKeys,
     keys: new Map(),
   });
