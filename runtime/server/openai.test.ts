@@ -170,4 +170,36 @@ describe('OpenAI-compatible API (official SDK)', function () {
     expect(error.param).to.equal('max_tokens');
     expect(error.message).to.include('MAX_TOKENS');
   });
+
+  it('raises the SDK error for an error event in the middle of a stream', async () => {
+    const own = await startTestRuntime(model.dir);
+    try {
+      const ownClient = new OpenAI({
+        apiKey: TEST_API_KEY,
+        baseURL: `${own.chatUrl}/v1`,
+        maxRetries: 0,
+      });
+      const stream = await ownClient.chat.completions.create({
+        model: 'tiny-chat',
+        messages,
+        max_tokens: 8000,
+        temperature: 0,
+        stream: true,
+      });
+      const error = await (async () => {
+        let chunks = 0;
+        for await (const _chunk of stream) {
+          // Closing the engine fails every generation it still holds, as a crash would.
+          if (++chunks === 2) void own.server.model.loadedEngine()!.close();
+        }
+      })().then(
+        () => expect.fail('the stream ended without an error'),
+        (e: unknown) => e,
+      );
+      expect(error).to.be.instanceOf(OpenAI.APIError);
+      expect((error as Error).message).to.include('the engine is shutting down');
+    } finally {
+      await own.stop();
+    }
+  });
 });

@@ -464,6 +464,52 @@ describe('runtime server life cycle', function () {
     }
   });
 
+  it('ends a stream with an error event when the engine fails under it', async () => {
+    const runtime = await startTestRuntime(model.dir);
+    try {
+      const token = await getToken(runtime.chatUrl);
+      const response = await postChat(runtime, token, {
+        messages: hello,
+        max_tokens: 8000,
+        temperature: 0,
+        stream: true,
+      });
+      const events = readEvents(response.body!);
+      expect((await events.next()).value?.event).to.equal('delta');
+      // Closing the engine fails every generation it still holds, as a crash would.
+      void runtime.server.model.loadedEngine()!.close();
+      let last;
+      for await (const event of events) last = event;
+      expect(last?.event).to.equal('error');
+      expect(JSON.parse(last!.data)).to.deep.equal({
+        error: {
+          message: 'the engine is shutting down; retry on another replica',
+          type: 'server_error',
+          code: 'unavailable',
+          param: null,
+        },
+      });
+      const metrics = await (await fetch(`${runtime.healthUrl}/metrics`)).text();
+      expect(metrics).to.match(
+        /^clawbot_http_errors_total\{route="\/api\/chat",code="unavailable"\} 1$/m,
+      );
+    } finally {
+      await runtime.stop();
+    }
+  });
+
+  it('warns that CONTEXT_LENGTH is not applied by the engine yet', async () => {
+    const runtime = await startTestRuntime(model.dir, {
+      env: { CONTEXT_LENGTH: '4096', MAX_TOKENS: '1024' },
+    });
+    await runtime.stop();
+    const warning = runtime.logs.find((l) => l.level === 'warn' && l.requested === 4096);
+    expect(warning).to.include({
+      msg: "CONTEXT_LENGTH is not applied yet: the model's own context is used",
+      contextLength: 8192,
+    });
+  });
+
   it('answers 429 with Retry-After when the queue is full', async () => {
     const runtime = await startTestRuntime(model.dir, {
       env: { MAX_CONCURRENCY: '1', MAX_QUEUE: '1' },

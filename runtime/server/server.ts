@@ -105,6 +105,16 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       await engine.close();
       throw new Error('the server stopped while the model was loading');
     }
+    if (config.contextLength !== undefined && config.contextLength !== engine.info.contextLength) {
+      // The engine takes the context length from the model and has no option to change it yet.
+      logger.warn(
+        `${runtimeEnv.contextLength} is not applied yet: the model's own context is used`,
+        {
+          requested: config.contextLength,
+          contextLength: engine.info.contextLength,
+        },
+      );
+    }
     model.ready(engine);
     logger.info('ready', {
       model: engine.info.id,
