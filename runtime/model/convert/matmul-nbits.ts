@@ -1,8 +1,6 @@
 // Repacks ggml block-quantized matrices into the inputs of onnxruntime's com.microsoft MatMulNBits,
 // which computes x · dequant(B)ᵀ with dequant(q) = (q - zero_point) * scale per block of 32 values
 // along each row. Rows are output features (N), blocks run along the input features (K).
-import type { GgmlTypeId } from '../gguf/ggml-type.ts';
-import { GgmlType } from '../gguf/ggml-type.ts';
 import { halfToFloat } from '../gguf/half.ts';
 
 export const NBITS_BLOCK = 32;
@@ -13,14 +11,13 @@ export interface NBitsMatrix {
   packed: Uint8Array;
   /** [N, K/32] */
   scales: Float32Array;
-  /** [N, K/32] float zero points; absent means the default 2^(bits-1). */
-  zeroPoints?: Float32Array;
-  /** [K/32, N] block minimums for the 'min-correction' Q4_1 encoding. */
+  /** Packed 4-bit zero points, [N, ceil(K/32 / 2)]; absent means the default 2^(bits-1). */
+  zeroPoints?: Uint8Array;
+  /** [K/32, N] block minimums the graph adds as Σ_block min·(Σ x over the block). */
   mins?: Float32Array;
+  /** The matrix spans the input features this many times over; the graph repeats x to match. */
+  inputCopies: 1 | 2;
 }
-
-/** How a Q4_1 block (q·d + m) becomes MatMulNBits input; see convertQ4_1. */
-export type Q4_1Encoding = 'float-zero-point' | 'min-correction';
 
 // The ggml nibble layout: value j of a block sits in the low nibble of byte j for j < 16, and in
 // the high nibble of byte j-16 otherwise.
@@ -46,7 +43,7 @@ export function convertQ4_0(data: Uint8Array, blocks: number): NBitsMatrix {
     scales[b] = half(data, b * 18);
     repackNibbles(data, b * 18 + 2, packed, b * 16);
   }
-  return { bits: 4, packed, scales };
+  return { bits: 4, packed, scales, inputCopies: 1 };
 }
 
 /** Q8_0 (value = q·d, q signed) is 8-bit MatMulNBits with q+128 and the default zero point 128. */
@@ -57,50 +54,68 @@ export function convertQ8_0(data: Uint8Array, blocks: number): NBitsMatrix {
     scales[b] = half(data, b * 34);
     for (let j = 0; j < 32; j++) packed[b * 32 + j] = (data[b * 34 + 2 + j]! + 128) & 0xff;
   }
-  return { bits: 8, packed, scales };
+  return { bits: 8, packed, scales, inputCopies: 1 };
 }
 
 /**
- * Q4_1 (value = q·d + m) two ways:
- * - 'float-zero-point': zero point -m/d, so (q + m/d)·d; exact up to float32 rounding of m/d.
- * - 'min-correction': zero point 0, with the block minimums returned separately as `mins`
- *   ([K/32, N], block-major) for the graph to add Σ_blocks m · (sum of x over the block), which
- *   is the same sum regrouped: exact in real arithmetic.
+ * Q8_0 as 4-bit MatMulNBits, exactly: each q splits into q = 16·hi + lo with lo = q mod 16 in
+ * [0, 15] and hi in [-8, 7], so d·q = (16d)·hi + d·lo. Per row, the K/32 "hi" blocks (zero point
+ * 8, scale 16d) come first and the K/32 "lo" blocks (zero point 0, scale d) after them; fed
+ * [x, x], one MatMulNBits sums both halves. onnxruntime's float32 path runs 4-bit matrices about
+ * ten times faster than float32 MatMul at the output-head size, and its 8-bit path needs int8
+ * activations.
  */
-export function convertQ4_1(
+export function convertQ8_0AsNibblePairs(
   data: Uint8Array,
   rows: number,
   blocksPerRow: number,
-  encoding: Q4_1Encoding,
 ): NBitsMatrix {
+  const blocks = 2 * blocksPerRow;
+  const packed = new Uint8Array(rows * blocks * 16);
+  const scales = new Float32Array(rows * blocks);
+  const zeroPointBytes = Math.ceil(blocks / 2);
+  const zeroPoints = new Uint8Array(rows * zeroPointBytes);
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < blocksPerRow; b++) {
+      const src = (r * blocksPerRow + b) * 34;
+      const d = half(data, src);
+      const hiBlock = r * blocks + b;
+      const loBlock = hiBlock + blocksPerRow;
+      scales[hiBlock] = 16 * d;
+      scales[loBlock] = d;
+      for (let j = 0; j < 32; j += 2) {
+        const nibbles = (k: number) => {
+          const q = (data[src + 2 + k]! << 24) >> 24; // sign-extend the int8
+          return [(q >> 4) + 8, q & 0x0f] as const; // hi stored with its zero point 8
+        };
+        const [hi0, lo0] = nibbles(j);
+        const [hi1, lo1] = nibbles(j + 1);
+        packed[hiBlock * 16 + j / 2] = hi0 | (hi1 << 4);
+        packed[loBlock * 16 + j / 2] = lo0 | (lo1 << 4);
+      }
+      // Zero points pack two blocks to a byte, even block in the low nibble; "lo" blocks keep 0.
+      zeroPoints[r * zeroPointBytes + (b >> 1)]! |= 8 << ((b & 1) * 4);
+    }
+  }
+  return { bits: 4, packed, scales, zeroPoints, inputCopies: 2 };
+}
+
+/**
+ * Q4_1 (value = q·d + m) as MatMulNBits with zero point 0 and scale d, plus the block minimums
+ * for the graph to add Σ_blocks m · (Σ x over the block): the same sum regrouped, so exact in
+ * real arithmetic. (A float zero point -m/d would fold m in, but onnxruntime then dequantizes the
+ * whole matrix on every call, over ten times slower.)
+ */
+export function convertQ4_1(data: Uint8Array, rows: number, blocksPerRow: number): NBitsMatrix {
   const blocks = rows * blocksPerRow;
   const packed = new Uint8Array(blocks * 16);
   const scales = new Float32Array(blocks);
-  const zeroPoints = new Float32Array(blocks);
   const mins = new Float32Array(blocks);
   for (let b = 0; b < blocks; b++) {
-    const d = half(data, b * 20);
-    const m = half(data, b * 20 + 2);
+    scales[b] = half(data, b * 20);
+    mins[(b % blocksPerRow) * rows + Math.floor(b / blocksPerRow)] = half(data, b * 20 + 2);
     repackNibbles(data, b * 20 + 4, packed, b * 16);
-    if (encoding === 'min-correction') {
-      scales[b] = d;
-      const row = Math.floor(b / blocksPerRow);
-      mins[(b % blocksPerRow) * rows + row] = m;
-    } else if (d === 0) {
-      // Every value of the block is m: express it as (0 - (-1))·m.
-      scales[b] = m;
-      zeroPoints[b] = -1;
-      packed.fill(0, b * 16, b * 16 + 16);
-    } else {
-      scales[b] = d;
-      zeroPoints[b] = -m / d;
-    }
   }
-  return encoding === 'min-correction'
-    ? { bits: 4, packed, scales, zeroPoints: new Float32Array(blocks), mins }
-    : { bits: 4, packed, scales, zeroPoints };
-}
-
-export function nbitsEncodable(type: GgmlTypeId): boolean {
-  return type === GgmlType.Q4_0 || type === GgmlType.Q4_1 || type === GgmlType.Q8_0;
+  const zeroPoints = new Uint8Array(rows * Math.ceil(blocksPerRow / 2));
+  return { bits: 4, packed, scales, zeroPoints, mins, inputCopies: 1 };
 }

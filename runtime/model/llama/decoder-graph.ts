@@ -10,12 +10,17 @@ import type { LlamaConfig } from './config.ts';
 export type Linear =
   /** weight: float32 [inFeatures, outFeatures] (already transposed for MatMul). */
   | { kind: 'dense'; inFeatures: number; outFeatures: number; weight: Weight }
-  /** com.microsoft MatMulNBits inputs; `mins` ([K/32, N]) adds Σ_block min·Σx (Q4_1 exactly). */
+  /**
+   * com.microsoft MatMulNBits inputs over `inputCopies` side-by-side copies of x (see
+   * convertQ8_0AsNibblePairs); `mins` ([K/32, N]) adds Σ_block min·Σx (for Q4_1).
+   */
   | {
       kind: 'nbits';
       inFeatures: number;
       outFeatures: number;
       bits: 4 | 8;
+      inputCopies: number;
+      accuracyLevel: number;
       packed: Weight;
       scales: Weight;
       zeroPoints?: Weight;
@@ -38,12 +43,13 @@ export interface DecoderWeights {
   embedding: Weight;
   layers: readonly LayerWeights[];
   outputNorm: Weight;
-  /** 'tied-embedding' multiplies by the embedding table itself (Gemm with transB). */
-  lmHead: Linear | 'tied-embedding';
+  lmHead: Linear;
 }
 
+// Opset 23 brings RMSNormalization, RotaryEmbedding and Attention (with grouped-query heads and a
+// KV cache): three kernels where primitive ops took some forty nodes per layer.
 export const OPSETS = [
-  { domain: '', version: 21 },
+  { domain: '', version: 23 },
   { domain: 'com.microsoft', version: 1 },
 ];
 
@@ -54,9 +60,8 @@ const MASKED = -3.4028234663852886e38;
 
 export function buildDecoderGraph(config: LlamaConfig, weights: DecoderWeights): GraphBuilder {
   const g = new GraphBuilder();
-  const { numHeads, numKvHeads, headDim, hiddenSize, vocabSize } = config;
-  const groups = numHeads / numKvHeads;
-  if (!Number.isInteger(groups)) {
+  const { numHeads, numKvHeads, headDim, vocabSize } = config;
+  if (numHeads % numKvHeads !== 0) {
     throw new Error(`${numHeads} attention heads cannot be shared by ${numKvHeads} KV heads`);
   }
 
@@ -94,8 +99,8 @@ export function buildDecoderGraph(config: LlamaConfig, weights: DecoderWeights):
     }
   }
 
-  const mask = attentionBias(g, groups);
-  const rope = rotaryTables(g, config);
+  const mask = attentionBias(g);
+  const rope = rotaryCaches(g, config);
 
   let x = g.op('Gather', [g.weight(weights.embedding), 'input_ids']);
   for (const [i, layer] of weights.layers.entries()) {
@@ -105,44 +110,24 @@ export function buildDecoderGraph(config: LlamaConfig, weights: DecoderWeights):
       numKvHeads * headDim,
       numKvHeads * headDim,
     ]);
-    const heads = (t: string, n: number) => g.op('Reshape', [t, g.int64([0, 0, n, headDim])]);
-    const toCache = (t: string) => g.op('Transpose', [t], { perm: { ints: [0, 2, 1, 3] } });
-    const keys = g.op(
-      'Concat',
-      [`past_key_values.${i}.key`, toCache(applyRope(g, heads(k!, numKvHeads), rope))],
-      { axis: { int: 2 } },
-      { outputs: [`present.${i}.key`] },
+    const rotate = (t: string, heads: number) =>
+      g.op('RotaryEmbedding', [t, rope.cos, rope.sin, 'position_ids'], {
+        num_heads: { int: heads },
+      });
+    const [context] = g.ops(
+      'Attention',
+      [
+        rotate(q!, numHeads),
+        rotate(k!, numKvHeads),
+        v!,
+        mask,
+        `past_key_values.${i}.key`,
+        `past_key_values.${i}.value`,
+      ],
+      { q_num_heads: { int: numHeads }, kv_num_heads: { int: numKvHeads } },
+      { outputs: [`attention_${i}`, `present.${i}.key`, `present.${i}.value`] },
     );
-    const values = g.op(
-      'Concat',
-      [`past_key_values.${i}.value`, toCache(heads(v!, numKvHeads))],
-      { axis: { int: 2 } },
-      { outputs: [`present.${i}.value`] },
-    );
-
-    // Grouped-query attention without repeating K/V: the `groups` query heads that share a KV head
-    // are stacked along the sequence axis, [B, S, Hkv·G, D] -> [B, Hkv, G·S, D].
-    const qr = g.op('Mul', [
-      applyRope(g, heads(q!, numHeads), rope),
-      g.float32([1 / Math.sqrt(headDim)], []),
-    ]);
-    const q5 = g.op('Reshape', [qr, g.int64([0, 0, numKvHeads, groups, headDim])]);
-    const qg = g.op('Reshape', [
-      g.op('Transpose', [q5], { perm: { ints: [0, 2, 3, 1, 4] } }),
-      g.int64([0, numKvHeads, -1, headDim]),
-    ]);
-    const scores = g.op('MatMul', [
-      qg,
-      g.op('Transpose', [keys], { perm: { ints: [0, 1, 3, 2] } }),
-    ]);
-    const probs = g.op('Softmax', [g.op('Add', [scores, mask])], { axis: { int: -1 } });
-    const context = g.op('MatMul', [probs, values]);
-    const c5 = g.op('Reshape', [context, g.int64([0, 0, groups, -1, headDim])]);
-    const merged = g.op('Reshape', [
-      g.op('Transpose', [c5], { perm: { ints: [0, 3, 1, 2, 4] } }),
-      g.int64([0, 0, numHeads * headDim]),
-    ]);
-    x = g.op('Add', [x, linear(g, merged, layer.attnOutput)]);
+    x = g.op('Add', [x, linear(g, context!, layer.attnOutput)]);
 
     const f = rmsNorm(g, x, layer.ffnNorm, config.rmsNormEps);
     const [gate, up] = project(g, f, layer.gateUp, [
@@ -158,25 +143,16 @@ export function buildDecoderGraph(config: LlamaConfig, weights: DecoderWeights):
   const start = g.op('Neg', [g.op('Unsqueeze', ['num_logits_to_keep', g.int64([0])])]);
   const kept = g.op('Slice', [x, start, g.int64([Number.MAX_SAFE_INTEGER]), g.int64([1])]);
   const normed = rmsNorm(g, kept, weights.outputNorm, config.rmsNormEps);
-  if (weights.lmHead === 'tied-embedding') {
-    // Gemm needs 2-D operands: flatten [B, k, hidden] to rows, then restore [B, k, vocab].
-    const rows = g.op('Reshape', [normed, g.int64([-1, hiddenSize])]);
-    const product = g.op('Gemm', [rows, weights.embedding.name], { transB: { int: 1 } });
-    const batchAndKept = g.op('Slice', [g.op('Shape', [kept]), g.int64([0]), g.int64([2])]);
-    const shape = g.op('Concat', [batchAndKept, g.int64([vocabSize])], { axis: { int: 0 } });
-    g.op('Reshape', [product, shape], {}, { outputs: ['logits'] });
-  } else {
-    linear(g, normed, weights.lmHead, 'logits');
-  }
+  linear(g, normed, weights.lmHead, 'logits');
   return g;
 }
 
 /**
- * The additive attention bias shared by all layers, [B, 1, G·S, T] for queries stacked G times
- * (see the grouped-query reshape): 0 where query s may see key t — t is not in the query's
- * future (causal, with the past offset T-S) and attention_mask[t] is 1 — and MASKED elsewhere.
+ * The additive attention bias shared by all layers, [B, 1, S, T]: 0 where query s may see key t —
+ * t is not in the query's future (causal, with the past offset T-S) and attention_mask[t] is 1 —
+ * and MASKED elsewhere.
  */
-function attentionBias(g: GraphBuilder, groups: number): string {
+function attentionBias(g: GraphBuilder): string {
   const dim = (input: string, axis: number) =>
     g.op('Gather', [g.op('Shape', [input]), g.int64([axis], [])]);
   const seq = dim('input_ids', 1);
@@ -192,58 +168,39 @@ function attentionBias(g: GraphBuilder, groups: number): string {
   ]);
   const allowed = g.op('And', [causal, present]);
   const bias = g.op('Where', [allowed, g.float32([0], []), g.float32([MASKED], [])]);
-  return g.op('Tile', [g.op('Unsqueeze', [bias, g.int64([1])]), g.int64([1, 1, groups, 1])]);
-}
-
-interface RotaryTables {
-  /** [B, S, 1, D]: cos of each position's angle, repeated for both halves of a head. */
-  cos: string;
-  /** [B, S, 1, D]: -sin for the first half, +sin for the second, so rotate_half is a swap. */
-  signedSin: string;
-}
-
-function rotaryTables(g: GraphBuilder, config: LlamaConfig): RotaryTables {
-  const half = config.headDim / 2;
-  const invFreq = Array.from(
-    { length: half },
-    (_, i) => config.ropeTheta ** ((-2 * i) / config.headDim),
-  );
-  const positions = g.op('Unsqueeze', [
-    g.op('Cast', ['position_ids'], { to: { int: DataType.FLOAT } }),
-    g.int64([2]),
-  ]);
-  const angles = g.op('Mul', [positions, g.float32(invFreq)]);
-  const perHead = (t: string) => g.op('Unsqueeze', [t, g.int64([2])]);
-  const sin = g.op('Sin', [angles]);
-  return {
-    cos: perHead(
-      g.op('Concat', [g.op('Cos', [angles]), g.op('Cos', [angles])], { axis: { int: -1 } }),
-    ),
-    signedSin: perHead(g.op('Concat', [g.op('Neg', [sin]), sin], { axis: { int: -1 } })),
-  };
+  return g.op('Unsqueeze', [bias, g.int64([1])]);
 }
 
 /**
- * Llama (Hugging Face layout) rotary embedding of x [B, S, H, D]: x·cos + rotate_half(x)·sin with
- * rotate_half(x) = [-x2, x1]. The importer un-permutes GGUF's Q/K rows into this layout.
+ * cos and sin of position·θ^(-2i/D) for every position the model supports, [maxPositions, D/2],
+ * computed in float64 and rounded once. RotaryEmbedding looks them up by position_ids and rotates
+ * pairs (i, i+D/2), the Hugging Face layout the importer puts GGUF's Q/K rows into.
  */
-function applyRope(g: GraphBuilder, x: string, rope: RotaryTables): string {
-  const [x1, x2] = g.ops(
-    'Split',
-    [x],
-    { axis: { int: -1 }, num_outputs: { int: 2 } },
-    { outputs: [`${x}_lo`, `${x}_hi`] },
-  );
-  const swapped = g.op('Concat', [x2!, x1!], { axis: { int: -1 } });
-  return g.op('Add', [g.op('Mul', [x, rope.cos]), g.op('Mul', [swapped, rope.signedSin])]);
+function rotaryCaches(g: GraphBuilder, config: LlamaConfig): { cos: string; sin: string } {
+  const half = config.headDim / 2;
+  const table = (fn: (angle: number) => number) => {
+    const values = new Float32Array(config.maxPositions * half);
+    for (let p = 0; p < config.maxPositions; p++) {
+      for (let i = 0; i < half; i++)
+        values[p * half + i] = fn(p * config.ropeTheta ** ((-2 * i) / config.headDim));
+    }
+    return new Uint8Array(values.buffer);
+  };
+  const cache = (name: string, fn: (angle: number) => number) =>
+    g.weight({
+      name,
+      dataType: DataType.FLOAT,
+      dims: [config.maxPositions, half],
+      bytes: () => table(fn),
+    });
+  return { cos: cache('rotary.cos_cache', Math.cos), sin: cache('rotary.sin_cache', Math.sin) };
 }
 
-// Written as Pow/ReduceMean/Add/Sqrt/Div/Mul, the pattern onnxruntime fuses into one
-// SimplifiedLayerNormalization kernel.
 function rmsNorm(g: GraphBuilder, x: string, weight: Weight, eps: number): string {
-  const meanSquare = g.op('ReduceMean', [g.op('Pow', [x, g.float32([2], [])]), g.int64([-1])]);
-  const rms = g.op('Sqrt', [g.op('Add', [meanSquare, g.float32([eps], [])])]);
-  return g.op('Mul', [g.op('Div', [x, rms]), g.weight(weight)]);
+  return g.op('RMSNormalization', [x, g.weight(weight)], {
+    axis: { int: -1 },
+    epsilon: { float: eps },
+  });
 }
 
 /** Applies fused or separate projections, returning one output per part size. */
@@ -262,13 +219,18 @@ function project(
 function linear(g: GraphBuilder, x: string, lin: Linear, output?: string): string {
   const outputs = output === undefined ? {} : { outputs: [output] };
   if (lin.kind === 'dense') return g.op('MatMul', [x, g.weight(lin.weight)], {}, outputs);
-  const inputs = [x, g.weight(lin.packed), g.weight(lin.scales)];
+  const repeated =
+    lin.inputCopies === 1
+      ? x
+      : g.op('Concat', Array<string>(lin.inputCopies).fill(x), { axis: { int: -1 } });
+  const inputs = [repeated, g.weight(lin.packed), g.weight(lin.scales)];
   if (lin.zeroPoints) inputs.push(g.weight(lin.zeroPoints));
   const attributes = {
-    K: { int: lin.inFeatures },
+    K: { int: lin.inFeatures * lin.inputCopies },
     N: { int: lin.outFeatures },
     bits: { int: lin.bits },
     block_size: { int: 32 },
+    accuracy_level: { int: lin.accuracyLevel },
   };
   if (!lin.mins)
     return g.op('MatMulNBits', inputs, attributes, { domain: 'com.microsoft', ...outputs });

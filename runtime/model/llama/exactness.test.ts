@@ -35,18 +35,13 @@ const cases: Case[] = [
   { title: 'F32, tied embedding', gguf: { tensorType: 'F32' } },
   { title: 'F16, separate output head', gguf: { tensorType: 'F16', tieEmbeddings: false } },
   { title: 'BF16', gguf: { tensorType: 'BF16' } },
-  { title: 'Q8_0 as 8-bit MatMulNBits, tied head as MatMulNBits', gguf: { tensorType: 'Q8_0' } },
-  {
-    title: 'Q8_0, tied head sharing the float embedding',
-    gguf: { tensorType: 'Q8_0' },
-    weights: { tiedHead: 'shared' },
-  },
+  { title: 'Q8_0 as exact pairs of 4-bit MatMulNBits blocks', gguf: { tensorType: 'Q8_0' } },
   {
     title: 'Q4_0 as MatMulNBits, separate output head',
     gguf: { tensorType: 'Q4_0', tieEmbeddings: false },
   },
   {
-    title: 'Q4_1 with float zero points, Q8_0 embedding (SmolLM2 layout)',
+    title: 'Q4_1 as MatMulNBits with block minimums, Q8_0 embedding (SmolLM2 layout)',
     gguf: { tensorType: 'Q4_1', embeddingType: 'Q8_0' },
   },
   {

@@ -1,12 +1,12 @@
 // Describes a Llama GGUF's tensors as decoder-graph weights. Nothing is read here: each weight's
 // bytes are produced when the model file is written, so only one matrix is in memory at a time.
-import type { Q4_1Encoding } from '../convert/matmul-nbits.ts';
+import type { NBitsMatrix } from '../convert/matmul-nbits.ts';
 import {
   convertQ4_0,
   convertQ4_1,
   convertQ8_0,
+  convertQ8_0AsNibblePairs,
   NBITS_BLOCK,
-  nbitsEncodable,
 } from '../convert/matmul-nbits.ts';
 import { transpose, unpermuteRotaryRows } from '../convert/rows.ts';
 import { dequantize } from '../gguf/dequantize.ts';
@@ -19,23 +19,26 @@ import type { LlamaConfig } from './config.ts';
 import type { DecoderWeights, LayerWeights, Linear } from './decoder-graph.ts';
 
 export interface WeightOptions {
-  /** Q4_1 matrices: MatMulNBits with float zero points or a min correction, or float32. */
-  q4_1: Q4_1Encoding | 'dense';
   /**
-   * Tied output head: 'nbits' gives it its own MatMulNBits copy when the embedding is block
-   * quantized (faster, more bytes); 'shared' multiplies by the float32 embedding table.
+   * How MatMulNBits multiplies: 'fp32' dequantizes weight blocks and multiplies in float32, equal
+   * to the reference up to float rounding; 'int8' also quantizes the activations to int8 per block
+   * (as llama.cpp does for these types), several times faster on CPU but only close to exact.
+   * Q8_0 matrices become 8-bit MatMulNBits with 'int8' and exact pairs of 4-bit blocks with
+   * 'fp32' (onnxruntime's float32 path for 8 bits dequantizes the whole matrix on every call).
    */
-  tiedHead: 'nbits' | 'shared';
+  accuracy: 'fp32' | 'int8';
+  /** Q4_1 matrices as 4-bit MatMulNBits, or dequantized to float32. */
+  q4_1: 'nbits' | 'dense';
 }
 
-export const DEFAULT_WEIGHT_OPTIONS: WeightOptions = {
-  q4_1: 'float-zero-point',
-  tiedHead: 'nbits',
-};
+export const DEFAULT_WEIGHT_OPTIONS: WeightOptions = { accuracy: 'fp32', q4_1: 'nbits' };
+
+// MatMulNBits accuracy_level: 1 computes in float32, 4 with int8 activations.
+const ACCURACY_LEVEL = { fp32: 1, int8: 4 } as const;
 
 interface MatrixSource {
   name: string;
-  /** Row permutation for rotary Q/K rows, by head count. */
+  /** Heads whose rotary rows are reordered from the GGUF to the Hugging Face layout (Q and K). */
   rotaryHeads?: number;
 }
 
@@ -79,12 +82,25 @@ export function decoderWeightsFromGguf(
     const parts = await Promise.all(
       sources.map(async (s) => {
         const { data } = await file.readTensor(s.name);
-        return s.rotaryHeads
-          ? unpermuteRotaryRows(data, info(s.name).shape[1]!, s.rotaryHeads)
-          : data;
+        const rows = info(s.name).shape[1]!;
+        return s.rotaryHeads ? unpermuteRotaryRows(data, rows, s.rotaryHeads) : data;
       }),
     );
     return Buffer.concat(parts);
+  };
+
+  /** The MatMulNBits form of a ggml type under these options; undefined means float32. */
+  const nbitsConversion = (
+    type: GgmlTypeId,
+  ): ((data: Uint8Array, rows: number, blocksPerRow: number) => NBitsMatrix) | undefined => {
+    if (type === GgmlType.Q4_0) return (data, rows, perRow) => convertQ4_0(data, rows * perRow);
+    if (type === GgmlType.Q4_1 && options.q4_1 === 'nbits') return convertQ4_1;
+    if (type === GgmlType.Q8_0) {
+      return options.accuracy === 'int8'
+        ? (data, rows, perRow) => convertQ8_0(data, rows * perRow)
+        : convertQ8_0AsNibblePairs;
+    }
+    return undefined;
   };
 
   const linear = (weightName: string, sources: readonly MatrixSource[]): Linear => {
@@ -92,74 +108,70 @@ export function decoderWeightsFromGguf(
     const type = first.type as GgmlTypeId;
     const inFeatures = first.shape[0]!;
     const outFeatures = sources.reduce((n, s) => n + info(s.name).shape[1]!, 0);
-    const blocksPerRow = inFeatures / NBITS_BLOCK;
-    const blocks = outFeatures * blocksPerRow;
-    const q4_1 = options.q4_1;
+    const convert = nbitsConversion(type);
 
-    if (
-      type === GgmlType.Q4_0 ||
-      type === GgmlType.Q8_0 ||
-      (type === GgmlType.Q4_1 && q4_1 !== 'dense')
-    ) {
-      const convert = sharedLazy(
-        type === GgmlType.Q4_0 || type === GgmlType.Q8_0 ? 2 : q4_1 === 'min-correction' ? 4 : 3,
-        async () => {
-          const data = await readRows(sources);
-          if (type === GgmlType.Q4_0) return convertQ4_0(data, blocks);
-          if (type === GgmlType.Q8_0) return convertQ8_0(data, blocks);
-          return convertQ4_1(data, outFeatures, blocksPerRow, q4_1 as Q4_1Encoding);
-        },
-      );
-      const bits = type === GgmlType.Q8_0 ? 8 : 4;
-      const lin: Linear = {
-        kind: 'nbits',
+    if (!convert) {
+      return {
+        kind: 'dense',
         inFeatures,
         outFeatures,
-        bits,
-        packed: {
-          name: `${weightName}.packed`,
-          dataType: DataType.UINT8,
-          dims: [outFeatures, blocksPerRow, (NBITS_BLOCK * bits) / 8],
-          bytes: async () => (await convert()).packed,
-        },
-        scales: {
-          name: `${weightName}.scales`,
+        weight: {
+          name: `${weightName}.weight`,
           dataType: DataType.FLOAT,
-          dims: [outFeatures, blocksPerRow],
-          bytes: async () => f32((await convert()).scales),
+          dims: [inFeatures, outFeatures],
+          bytes: async () => {
+            const values = dequantize(type, await readRows(sources), inFeatures * outFeatures);
+            return f32(transpose(values, outFeatures, inFeatures));
+          },
         },
       };
-      if (type === GgmlType.Q4_1) {
-        lin.zeroPoints = {
-          name: `${weightName}.zero_points`,
-          dataType: DataType.FLOAT,
-          dims: [outFeatures, blocksPerRow],
-          bytes: async () => f32((await convert()).zeroPoints!),
-        };
-        if (q4_1 === 'min-correction') {
-          lin.mins = {
-            name: `${weightName}.block_mins`,
-            dataType: DataType.FLOAT,
-            dims: [blocksPerRow, outFeatures],
-            bytes: async () => f32((await convert()).mins!),
-          };
-        }
-      }
-      return lin;
     }
+
+    const blocksPerRow = inFeatures / NBITS_BLOCK;
+    const bits = type === GgmlType.Q8_0 && options.accuracy === 'int8' ? 8 : 4;
+    const copies = type === GgmlType.Q8_0 && bits === 4 ? 2 : 1;
+    const withMins = type === GgmlType.Q4_1;
+    const parts = 2 + (withMins || copies === 2 ? 1 : 0) + (withMins ? 1 : 0);
+    const converted = sharedLazy(parts, async () =>
+      convert(await readRows(sources), outFeatures, blocksPerRow),
+    );
+    const part = (
+      suffix: string,
+      dataType: Weight['dataType'],
+      dims: number[],
+      pick: (m: NBitsMatrix) => Uint8Array,
+    ): Weight => ({
+      name: `${weightName}.${suffix}`,
+      dataType,
+      dims,
+      bytes: async () => pick(await converted()),
+    });
+    const blocks = blocksPerRow * copies;
     return {
-      kind: 'dense',
+      kind: 'nbits',
       inFeatures,
       outFeatures,
-      weight: {
-        name: `${weightName}.weight`,
-        dataType: DataType.FLOAT,
-        dims: [inFeatures, outFeatures],
-        bytes: async () => {
-          const values = dequantize(type, await readRows(sources), inFeatures * outFeatures);
-          return f32(transpose(values, outFeatures, inFeatures));
-        },
-      },
+      bits,
+      inputCopies: copies,
+      accuracyLevel: ACCURACY_LEVEL[options.accuracy],
+      packed: part(
+        'packed',
+        DataType.UINT8,
+        [outFeatures, blocks, (NBITS_BLOCK * bits) / 8],
+        (m) => m.packed,
+      ),
+      scales: part('scales', DataType.FLOAT, [outFeatures, blocks], (m) => f32(m.scales)),
+      ...((withMins || copies === 2) && {
+        zeroPoints: part(
+          'zero_points',
+          DataType.UINT8,
+          [outFeatures, Math.ceil(blocks / 2)],
+          (m) => m.zeroPoints!,
+        ),
+      }),
+      ...(withMins && {
+        mins: part('block_mins', DataType.FLOAT, [blocksPerRow, outFeatures], (m) => f32(m.mins!)),
+      }),
     };
   };
 
@@ -192,22 +204,19 @@ export function decoderWeightsFromGguf(
     });
   }
 
-  const embedding: Weight = {
-    name: 'model.embed_tokens.weight',
-    dataType: DataType.FLOAT,
-    dims: [config.vocabSize, config.hiddenSize],
-    bytes: async () => f32(await file.readFloats('token_embd.weight')),
-  };
-  const quantizedEmbedding = nbitsEncodable(info('token_embd.weight').type as GgmlTypeId);
-  const lmHead = !config.tieWordEmbeddings
-    ? linear('lm_head', [{ name: 'output.weight' }])
-    : options.tiedHead === 'nbits' && quantizedEmbedding
-      ? linear('lm_head', [{ name: 'token_embd.weight' }])
-      : 'tied-embedding';
   return {
-    embedding,
+    embedding: {
+      name: 'model.embed_tokens.weight',
+      dataType: DataType.FLOAT,
+      dims: [config.vocabSize, config.hiddenSize],
+      bytes: async () => f32(await file.readFloats('token_embd.weight')),
+    },
     layers,
     outputNorm: vector('output_norm.weight', 'model.norm.weight'),
-    lmHead,
+    // A tied head gets its own copy laid out for multiplication: measured on SmolLM2's 576×49152
+    // head, Gemm with transB over the shared gather table was 3× slower than MatMul on a copy.
+    lmHead: linear('lm_head', [
+      { name: config.tieWordEmbeddings ? 'token_embd.weight' : 'output.weight' },
+    ]),
   };
 }
