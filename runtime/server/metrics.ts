@@ -2,6 +2,7 @@
 // them all, including the auth layer's clawbot_apikey_requests_total, so one scrape sees all.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Engine } from '../engine/types.ts';
+import type { InFlight } from './in-flight.ts';
 
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;
 
@@ -10,11 +11,15 @@ const latencyBuckets = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120
 const firstTokenBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 /**
- * The engine's gauges are read at scrape time from `loadedEngine` (undefined until the model is
- * loaded): the queue changes between requests, and the execution provider can change when the
- * engine falls back from CUDA to the CPU.
+ * Gauges are read at scrape time: the engine's from `loadedEngine` (undefined until the model is
+ * loaded), as the queue changes between requests and the execution provider can change when the
+ * engine falls back from CUDA to the CPU; requests in flight from the shutdown's own counter.
  */
-export function createServerMetrics(registry: Registry, loadedEngine: () => Engine | undefined) {
+export function createServerMetrics(
+  registry: Registry,
+  sources: { loadedEngine: () => Engine | undefined; inFlight: InFlight },
+) {
+  const { loadedEngine, inFlight } = sources;
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
   return {
@@ -27,8 +32,11 @@ export function createServerMetrics(registry: Registry, loadedEngine: () => Engi
     }),
     requestsInFlight: new Gauge({
       name: 'clawbot_http_requests_in_flight',
-      help: 'Requests received whose response has not ended yet.',
+      help: 'Chat API requests received whose response has not ended yet.',
       registers,
+      collect() {
+        this.set(inFlight.count);
+      },
     }),
     errors: new Counter({
       name: 'clawbot_http_errors_total',

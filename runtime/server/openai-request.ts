@@ -12,7 +12,6 @@ import {
   maxTokensField,
   messagesField,
   optionalBoolean,
-  optionalInteger,
   requireObject,
   samplingFields,
   withoutNulls,
@@ -100,12 +99,14 @@ function checkModel(model: unknown, modelId: string): void {
 }
 
 function refuseUnsupported(body: Json): void {
-  optionalInteger(
-    body,
-    'n',
-    { min: 1, max: 1 },
-    ': this server returns one choice per request; send separate requests for more',
-  );
+  if (body.n !== undefined && body.n !== 1) {
+    throw invalid(
+      'n',
+      `n must be 1, not ${JSON.stringify(body.n)}: this server returns one choice per request; ` +
+        'send separate requests for more',
+      'unsupported_value',
+    );
+  }
   for (const param of ['tools', 'functions'] as const) {
     const value = body[param];
     if (value !== undefined && !(Array.isArray(value) && value.length === 0)) {

@@ -38,11 +38,9 @@ export function requestLog(
   return (req, res, next) => {
     const started = performance.now();
     const leave = inFlight.enter();
-    metrics.requestsInFlight.inc();
     // A response emits 'close' once: after it finished, or when the connection went first.
     res.once('close', () => {
       leave();
-      metrics.requestsInFlight.dec();
       const clientClosed = !res.writableFinished;
       const status = clientClosed && !res.headersSent ? CLIENT_CLOSED : res.statusCode;
       const route = routeOf(req);

@@ -54,14 +54,17 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
 
   const registry = new Registry();
   const model = new ModelState(config.modelPath);
-  const metrics = createServerMetrics(registry, () => model.loadedEngine());
+  const inFlight = new InFlight();
+  const metrics = createServerMetrics(registry, {
+    loadedEngine: () => model.loadedEngine(),
+    inFlight,
+  });
   const auth = await createAuth({ env: options.env, logger: loggerFor('auth'), registry });
   const conversationLog = config.conversationLog.enabled
     ? new ConversationLog({ ...config.conversationLog, logger: loggerFor('conversation-log') })
     : undefined;
   await conversationLog?.start();
 
-  const inFlight = new InFlight();
   const context = {
     model,
     modelId: config.modelId,
