@@ -235,7 +235,11 @@ class WorkerEngine implements Engine {
     } catch (error) {
       if (error instanceof ChatTemplateError)
         throw new EngineError('invalid_request', error.message);
-      throw error;
+      // The contract promises EngineErrors only, so the server can map every failure to HTTP.
+      throw new EngineError(
+        'internal',
+        `cannot tokenize the conversation: ${(error as Error).message}`,
+      );
     }
     const maxNewTokens = tokensToGenerate(prompt.length, request.maxTokens, {
       maxTokens: this.#settings.maxTokens,
