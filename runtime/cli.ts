@@ -8,6 +8,10 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
+  'load-model': {
+    summary: 'fetch, verify and prepare a model folder (the init container)',
+    load: () => import('./loader/cli.ts'),
+  },
   serve: {
     summary: 'serve the chat API and the health endpoints (configured by environment)',
     load: () => import('./server/serve.ts'),

@@ -34,7 +34,14 @@ export async function fetchSource(
   });
   if (!info.isFile()) throw new LoadError(`model source ${path} is not a file`);
   const hash = createHash('sha256');
-  await pipeline(createReadStream(path), meter(hash, info.size, `hashing ${path}`, progress));
+  // The meter passes chunks on; something has to drain them.
+  await pipeline(
+    createReadStream(path),
+    meter(hash, info.size, `hashing ${path}`, progress),
+    async (chunks) => {
+      for await (const _ of chunks);
+    },
+  );
   return { file: path, sha256: hash.digest('hex'), bytes: info.size, temporary: false };
 }
 

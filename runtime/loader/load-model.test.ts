@@ -6,6 +6,8 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { importGguf } from '../model/import-gguf.ts';
+import { tinyGguf } from '../model/tiny/tiny-gguf.ts';
 import { loadModel, type LoadModelOptions } from './load-model.ts';
 
 describe('load-model (the init container)', () => {
@@ -31,6 +33,7 @@ describe('load-model (the init container)', () => {
       cwd: join(dir, 'a', 'b'),
     });
     files.set('/evil.tar', await readFile(join(dir, 'evil.tar')));
+    files.set('/tiny.gguf', Buffer.from(tinyGguf()));
 
     server = createServer((req, res) => {
       requests++;
@@ -65,6 +68,34 @@ describe('load-model (the init container)', () => {
     const before = requests;
     expect((await loadModel(options('/model.tar.gz', modelPath))).fetched).to.equal(false);
     expect(requests).to.equal(before);
+  });
+
+  it('imports a GGUF download into an ONNX model folder', async () => {
+    const modelPath = join(dir, 'models', 'g');
+    await loadModel({
+      ...options('/tiny.gguf', modelPath),
+      format: 'gguf',
+      importGguf: (file, out) => importGguf(file, out).then(() => undefined),
+    });
+    for (const file of [
+      'onnx/model.onnx',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'config.json',
+    ]) {
+      expect(existsSync(join(modelPath, file)), file).to.equal(true);
+    }
+  });
+
+  it('loads a local file (hashed in place, not copied)', async () => {
+    const modelPath = join(dir, 'models', 'local');
+    const result = await loadModel({
+      ...options('/model.tar.gz', modelPath),
+      source: join(dir, 'model.tar.gz'),
+    });
+    expect(result.fetched).to.equal(true);
+    expect(existsSync(join(modelPath, 'onnx', 'model.onnx'))).to.equal(true);
+    expect(existsSync(join(dir, 'model.tar.gz')), 'the source stays where it was').to.equal(true);
   });
 
   it('refuses a download whose sha256 does not match and leaves nothing behind', async () => {

@@ -17,7 +17,7 @@ export interface LoadModelOptions {
   /** Refuse a source of another format; detected from the file when absent. */
   format?: 'gguf' | 'onnx';
   progress: ProgressSink;
-  /** GGUF → ONNX model folder. */
+  /** GGUF → ONNX model folder; `outDir` does not exist yet. */
   importGguf: (file: string, outDir: string, progress: ProgressSink) => Promise<void>;
 }
 
@@ -62,7 +62,6 @@ export async function loadModel(options: LoadModelOptions): Promise<LoadResult> 
         );
       }
       const folder = join(work, 'model');
-      await mkdir(folder);
       const format = await detectFormat(fetched.file);
       if (options.format && options.format !== format) {
         throw new LoadError(
@@ -71,7 +70,10 @@ export async function loadModel(options: LoadModelOptions): Promise<LoadResult> 
         );
       }
       if (format === 'gguf') await options.importGguf(fetched.file, folder, options.progress);
-      else await untar(fetched.file, folder);
+      else {
+        await mkdir(folder);
+        await untar(fetched.file, folder);
+      }
       if (fetched.temporary) await rm(fetched.file);
       const marker: Marker = { sha256, source: options.source, loadedAt: new Date().toISOString() };
       await writeFile(join(folder, markerFile), JSON.stringify(marker, null, 2) + '\n');

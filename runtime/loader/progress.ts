@@ -11,9 +11,11 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): Pr
       return;
     }
     const now = Date.now();
-    if (now - last >= 5000 || /\b(done|100%)\b/.test(line)) {
+    // Lines ending in a newline mark the end of a stage: always shown.
+    const final = line.endsWith('\n');
+    if (final || now - last >= 5000) {
       last = now;
-      stream.write(line + '\n');
+      stream.write(final ? line : line + '\n');
     }
   };
 }
