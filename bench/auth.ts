@@ -3,12 +3,12 @@
 // all served by one child process while this process generates the load, so the figures are
 // ratios measured in the same run on the same machine.
 //
-// Settings (environment): BENCH_SECONDS per scenario (default 5), BENCH_CONNECTIONS (16),
-// BENCH_APIKEYS: verifier files loaded, to show lookups do not depend on their number (100).
+// Settings (environment): BENCH_SECONDS per scenario (default 5), BENCH_ROUNDS it is split
+// into (5), BENCH_CONNECTIONS (16), BENCH_APIKEYS: verifier files loaded (100).
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import express from 'express';
@@ -123,37 +123,79 @@ async function startServers(apiKeys: number) {
   };
 }
 
+type Scenario = {
+  name: string;
+  spec: Omit<LoadSpec, 'connections' | 'durationMs' | 'maxRequests'>;
+};
+
 interface Row {
   name: string;
   rps: number;
   p50: number;
   p99: number;
+  /** Medians over the rounds of this scenario's figure divided by the baseline's in that round. */
+  rpsRatio: number;
+  p99Ratio: number;
   requests: number;
   errors: number;
 }
 
-async function measure(
-  name: string,
-  spec: Omit<LoadSpec, 'connections' | 'durationMs' | 'maxRequests'>,
-): Promise<Row> {
-  const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
-  const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-  const common = { connections, maxRequests: 2_000_000 };
-  await runLoad({ ...spec, ...common, durationMs: 1000 }); // warm-up: JIT, connection set-up
-  const result = await runLoad({ ...spec, ...common, durationMs: seconds * 1000 });
-  return {
-    name,
-    rps: result.requests / result.seconds,
-    p50: percentile(result.latenciesMs, 0.5),
-    p99: percentile(result.latenciesMs, 0.99),
-    requests: result.requests,
-    errors: result.errors,
-  };
+const settings = {
+  connections: Number(process.env.BENCH_CONNECTIONS ?? 16),
+  seconds: Number(process.env.BENCH_SECONDS ?? 5),
+  rounds: Number(process.env.BENCH_ROUNDS ?? 5),
+};
+
+// Scenarios take turns, one slice each per round, so load from other processes on a shared
+// machine falls on all of them alike; each ratio compares figures of the same round.
+async function measure(scenarios: Scenario[]): Promise<Row[]> {
+  const slice = (settings.seconds * 1000) / settings.rounds;
+  const load = (s: Scenario, durationMs: number) =>
+    runLoad({ ...s.spec, connections: settings.connections, durationMs, maxRequests: 2_000_000 });
+  for (const s of scenarios) await load(s, 1000); // warm-up: JIT, connection set-up
+
+  const rounds: { rps: number; p99: number; result: Awaited<ReturnType<typeof runLoad>> }[][] = [];
+  for (let round = 0; round < settings.rounds; round++) {
+    const results = [];
+    for (const s of scenarios) {
+      const result = await load(s, slice);
+      results.push({
+        rps: result.requests / result.seconds,
+        p99: percentile(result.latenciesMs, 0.99),
+        result,
+      });
+    }
+    rounds.push(results);
+  }
+
+  return scenarios.map((s, i) => {
+    const mine = rounds.map((r) => r[i]!);
+    const latencies = Float64Array.from(mine.flatMap((m) => [...m.result.latenciesMs])).sort();
+    const requests = mine.reduce((n, m) => n + m.result.requests, 0);
+    const seconds = mine.reduce((n, m) => n + m.result.seconds, 0);
+    return {
+      name: s.name,
+      rps: requests / seconds,
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      rpsRatio: median(rounds.map((r) => r[i]!.rps / r[0]!.rps)),
+      p99Ratio: median(rounds.map((r) => r[i]!.p99 / r[0]!.p99)),
+      requests,
+      errors: mine.reduce((n, m) => n + m.result.errors, 0),
+    };
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 async function main(): Promise<void> {
   const apiKeys = Number(process.env.BENCH_APIKEYS ?? 100);
   const { served, stop } = await startServers(apiKeys);
+  const loadBefore = loadavg()[0]!;
   try {
     const tokenReply = await fetch(`${served.authUrl}/api/auth`, {
       method: 'POST',
@@ -161,51 +203,47 @@ async function main(): Promise<void> {
       body: JSON.stringify({ api_key: served.key }),
     });
     const { token } = (await tokenReply.json()) as { token: string };
+    const models = (authorization: string): Scenario['spec'] => ({
+      url: served.authUrl,
+      method: 'GET',
+      path: '/v1/models',
+      headers: { Authorization: authorization },
+      expectStatus: 200,
+    });
 
-    const rows = [
-      await measure('express hello-world (baseline)', {
-        url: served.helloUrl,
-        method: 'GET',
-        path: '/hello',
-        expectStatus: 200,
-      }),
-      await measure('POST /api/auth (key -> token)', {
-        url: served.authUrl,
-        method: 'POST',
-        path: '/api/auth',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ api_key: served.key }),
-        expectStatus: 200,
-      }),
-      await measure('GET /v1/models, Bearer token', {
-        url: served.authUrl,
-        method: 'GET',
-        path: '/v1/models',
-        headers: { Authorization: `Bearer ${token}` },
-        expectStatus: 200,
-      }),
-      await measure('GET /v1/models, Bearer API key', {
-        url: served.authUrl,
-        method: 'GET',
-        path: '/v1/models',
-        headers: { Authorization: `Bearer ${served.key}` },
-        expectStatus: 200,
-      }),
-    ];
-    report(rows, apiKeys);
+    const rows = await measure([
+      {
+        name: 'express hello-world (baseline)',
+        spec: { url: served.helloUrl, method: 'GET', path: '/hello', expectStatus: 200 },
+      },
+      {
+        name: 'POST /api/auth (key -> token)',
+        spec: {
+          url: served.authUrl,
+          method: 'POST',
+          path: '/api/auth',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ api_key: served.key }),
+          expectStatus: 200,
+        },
+      },
+      { name: 'GET /v1/models, Bearer token', spec: models(`Bearer ${token}`) },
+      { name: 'GET /v1/models, Bearer API key', spec: models(`Bearer ${served.key}`) },
+    ]);
+    report(rows, apiKeys, [loadBefore, loadavg()[0]!]);
     if (rows.some((r) => r.errors > 0)) process.exitCode = 1;
   } finally {
     await stop();
   }
 }
 
-function report(rows: Row[], apiKeys: number): void {
-  const base = rows[0]!;
+function report(rows: Row[], apiKeys: number, load: number[]): void {
   const cpu = cpus();
   console.log(
     `auth benchmark: node ${process.version}, ${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, ` +
-      `${process.env.BENCH_CONNECTIONS ?? 16} keep-alive connections, ` +
-      `${process.env.BENCH_SECONDS ?? 5} s per scenario, ${apiKeys} verifier files loaded\n`,
+      `${settings.connections} keep-alive connections, ${settings.seconds} s per scenario in ` +
+      `${settings.rounds} interleaved rounds, ${apiKeys} verifier files loaded, ` +
+      `1-min load average ${load.map((l) => l.toFixed(1)).join(' -> ')}\n`,
   );
   const header = [
     'scenario',
@@ -222,8 +260,8 @@ function report(rows: Row[], apiKeys: number): void {
     r.rps.toFixed(0),
     r.p50.toFixed(2),
     r.p99.toFixed(2),
-    (r.rps / base.rps).toFixed(2),
-    (r.p99 / base.p99).toFixed(2),
+    r.rpsRatio.toFixed(2),
+    r.p99Ratio.toFixed(2),
     String(r.requests),
     String(r.errors),
   ]);
@@ -234,7 +272,8 @@ function report(rows: Row[], apiKeys: number): void {
     );
   }
   console.log(
-    '\nratios are against the hello-world baseline of the same run (req/s: higher is better; p99: lower)',
+    '\nratios: median over rounds of the scenario against the hello-world baseline of the same ' +
+      'round (req/s: higher is better; p99: lower is better)',
   );
 }
 
