@@ -329,12 +329,15 @@ class WorkerEngine implements Engine {
       case 'log':
         this.#logger[message.level](message.msg, message.fields);
         return;
-      case 'provider':
+      case 'capacity':
+        if (message.executionProvider !== this.info.executionProvider) {
+          this.#logger.warn('execution provider changed', {
+            from: this.info.executionProvider,
+            to: message.executionProvider,
+          });
+        }
         this.info.executionProvider = message.executionProvider;
         this.#maxBatchSize = message.maxBatchSize;
-        this.#logger.warn('execution provider changed', {
-          executionProvider: message.executionProvider,
-        });
         return;
       default:
         return;

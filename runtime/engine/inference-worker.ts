@@ -64,7 +64,7 @@ port.on('message', (message: ToWorker) => {
   wake?.();
 });
 
-let provider = scheduler.provider;
+let capacity = { executionProvider: scheduler.provider, maxBatchSize: scheduler.maxBatchSize };
 while (!closing) {
   if (!scheduler.hasWork()) {
     await new Promise<void>((resolve) => (wake = resolve));
@@ -83,9 +83,12 @@ while (!closing) {
       events: scheduler.abortAll('internal', `inference failed: ${(error as Error).message}`),
     });
   }
-  if (scheduler.provider !== provider) {
-    provider = scheduler.provider;
-    post({ type: 'provider', executionProvider: provider, maxBatchSize: scheduler.maxBatchSize });
+  if (
+    scheduler.provider !== capacity.executionProvider ||
+    scheduler.maxBatchSize !== capacity.maxBatchSize
+  ) {
+    capacity = { executionProvider: scheduler.provider, maxBatchSize: scheduler.maxBatchSize };
+    post({ type: 'capacity', ...capacity });
   }
   // Lets cancellations and new requests that arrived during the step in before the next one.
   await new Promise((resolve) => setImmediate(resolve));

@@ -54,6 +54,7 @@ export type FromWorker =
   | { type: 'load-failed'; message: string }
   /** Everything one step did, in one message. */
   | { type: 'events'; events: SequenceEvent[] }
-  | { type: 'provider'; executionProvider: Provider; maxBatchSize: number }
+  /** The out-of-memory policy shrank the batch or moved the model to another device. */
+  | { type: 'capacity'; executionProvider: Provider; maxBatchSize: number }
   | { type: 'log'; level: Level; msg: string; fields?: Record<string, unknown> }
   | { type: 'closed' };

@@ -192,3 +192,93 @@ describe('Scheduler (tiny model)', function () {
     expect(tokensOf(2).map((e) => (e as { token: number }).token)).to.deep.equal(solo);
   });
 });
+
+// There is no GPU here, so the out-of-memory path is exercised by making chosen runs of the real
+// session fail with onnxruntime's CUDA out-of-memory message.
+describe('Scheduler out-of-memory handling (tiny model, injected failures)', function () {
+  let cpu: ModelSession;
+  before(async () => {
+    const dir = await tinyModelFolder();
+    cpu = await openOn('cpu', {
+      onnxPath: join(dir, 'onnx/model.onnx'),
+      kvHints: {},
+      threads: 1,
+      threadSpinning: false,
+      logger,
+    });
+  });
+  after(() => cpu.close());
+
+  /** The CPU session posing as a CUDA one whose decode runs of `rows` rows fail `times` times. */
+  function cudaFailingAt(rows: number, times: number): ModelSession {
+    let failures = 0;
+    return {
+      io: cpu.io,
+      provider: 'cuda',
+      run: async (input) => {
+        if (input.length === 1 && input.rows >= rows && failures < times) {
+          failures++;
+          throw new Error(
+            'Non-zero status code returned while running MatMul node. CUDA failure 2: out of memory',
+          );
+        }
+        return cpu.run(input);
+      },
+      close: async () => undefined,
+    };
+  }
+
+  const events = async (scheduler: Scheduler) => {
+    const all: SequenceEvent[] = [];
+    while (scheduler.hasWork()) all.push(...(await scheduler.step()));
+    return all;
+  };
+  const tokensOf = (all: SequenceEvent[], id: number) =>
+    all.flatMap((e) => (e.kind === 'token' && e.id === id ? [e.token] : []));
+
+  it('fails the newest half of a batch that ran out of memory; the rest carry on unchanged', async () => {
+    const requests = [1, 2, 3, 4].map((id) => request(id, 6 + id, 12));
+    const scheduler = newScheduler(cudaFailingAt(4, 1), { maxBatchSize: 8 });
+    for (const r of requests) scheduler.submit(r);
+    const all = await events(scheduler);
+
+    for (const id of [3, 4]) {
+      expect(all.find((e) => e.id === id && e.kind === 'failed')).to.deep.include({
+        code: 'out_of_memory',
+      });
+    }
+    for (const id of [1, 2]) {
+      const solo = (await run(newScheduler(cpu), [requests[id - 1]!])).get(id)!.tokens;
+      expect(tokensOf(all, id)).to.deep.equal(solo);
+    }
+    expect(scheduler.maxBatchSize).to.equal(2);
+    expect(scheduler.provider).to.equal('cuda');
+  });
+
+  it('shrinks the batch on each failure, then moves to the CPU, where the last survivor finishes', async () => {
+    let reopened: string | undefined;
+    const scheduler = newScheduler(cudaFailingAt(1, 3), {
+      maxBatchSize: 8,
+      reopen: async (provider) => {
+        reopened = provider;
+        return cpu;
+      },
+    });
+    const requests = [1, 2, 3, 4].map((id) => request(id, 6 + id, 12));
+    for (const r of requests) scheduler.submit(r);
+    const all = await events(scheduler);
+
+    // 4 rows fail: 3 and 4 go. 2 rows fail: 2 goes. 1 row fails a third time: off to the CPU.
+    const failed = all.filter((e) => e.kind === 'failed');
+    expect(failed.map((e) => [e.id, e.kind === 'failed' && e.code])).to.deep.equal([
+      [3, 'out_of_memory'],
+      [4, 'out_of_memory'],
+      [2, 'out_of_memory'],
+    ]);
+    expect(reopened).to.equal('cpu');
+    expect(scheduler.provider).to.equal('cpu');
+    expect(scheduler.maxBatchSize).to.equal(8);
+    const solo = (await run(newScheduler(cpu), [requests[0]!])).get(1)!.tokens;
+    expect(tokensOf(all, 1)).to.deep.equal(solo);
+  });
+});
