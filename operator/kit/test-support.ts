@@ -1,7 +1,10 @@
 // Shared by the kit's integration tests: a throwaway CRD with a status subresource, installed once
 // per run, and a bounded wait for an outcome (tests assert outcomes, never timings).
 
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import type { TestCluster } from '../../test/cluster.ts';
 import { createLogger, type Logger } from '../../common/log.ts';
 import { metricsRegistry } from './metrics.ts';
@@ -124,4 +127,83 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
 /** Warnings and errors only: tests restart watches on purpose, and that is not news. */
 export function testLogger(component: string): Logger {
   return createLogger(component, { level: 'warn' });
+}
+
+export interface FixtureOperator {
+  child: ChildProcess;
+  identity: string;
+  /** The health/metrics port. */
+  port: number;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  /** Its log lines so far (JSON), to print when a test fails. */
+  logs: string[];
+  get(path: string): Promise<{ status: number; text: string }>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Starts fixtures/operator.ts as a child process (see there) and waits until it serves HTTP. */
+export async function startFixtureOperator(
+  cluster: TestCluster,
+  namespace: string,
+  identity: string,
+  env: Record<string, string> = {},
+): Promise<FixtureOperator> {
+  const script = fileURLToPath(new URL('./fixtures/operator.ts', import.meta.url));
+  const child = spawn(process.execPath, [script], {
+    env: {
+      ...process.env,
+      KUBECONFIG: cluster.kubeconfig,
+      NAMESPACE: namespace,
+      IDENTITY: identity,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  const logs: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line));
+  const first = await Promise.race([
+    new Promise<string>((resolve) =>
+      createInterface({ input: child.stdout! }).once('line', resolve),
+    ),
+    exited.then((code) => {
+      throw new Error(`the fixture operator exited (${code}) before serving:\n${logs.join('\n')}`);
+    }),
+  ]);
+  const { port } = JSON.parse(first) as { port: number };
+  const get = async (path: string) => {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: response.status, text: await response.text() };
+  };
+  return { child, identity, port, exited, logs, get };
+}
+
+/** Kills fixture operators a test left running (only those this process started). */
+export function killFixtureOperators(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
+/** The value of one sample in Prometheus text format, or undefined if absent. */
+export function sampleValue(
+  metricsText: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  for (const line of metricsText.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const found = Object.fromEntries(
+      [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+    );
+    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(match[3]);
+  }
+  return undefined;
 }
