@@ -2,13 +2,14 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../common/log.ts';
 import type { ImportProgress } from './import-gguf.ts';
+import { SUPPORTED_TYPES } from './gguf/ggml-type.ts';
 import { importGguf } from './import-gguf.ts';
 import type { WeightOptions } from './llama/gguf-weights.ts';
 import { DEFAULT_WEIGHT_OPTIONS } from './llama/gguf-weights.ts';
 
 const USAGE = `usage: npm run runtime -- import-gguf <file.gguf> <out-dir> [options]
 
-Converts a Llama-family GGUF (F32, F16, BF16, Q8_0, Q4_0, Q4_1 tensors) into an ONNX model folder
+Converts a Llama-family GGUF (tensor types ${SUPPORTED_TYPES}) into an ONNX model folder
 (onnx/model.onnx + model.onnx_data, config.json, generation_config.json, tokenizer.json,
 tokenizer_config.json). The folder appears only once complete.
 

@@ -128,11 +128,11 @@ describe('importGguf', () => {
     const bytes = Buffer.from(await readFile(gguf));
     const typeAt = bytes.indexOf(name) + name.length + 4 + 16;
     expect(bytes.readUInt32LE(typeAt)).to.equal(3); // Q4_1
-    bytes.writeUInt32LE(12, typeAt); // Q4_K
+    bytes.writeUInt32LE(13, typeAt); // Q5_K
     await writeFile(gguf, bytes);
     const e = await rejection(importGguf(gguf, join(dir, 'model')));
-    expect(e.message).to.match(/blk\.0\.attn_q\.weight \(ggml type 12\)/);
-    expect(e.message).to.match(/supported types: F32, F16, Q4_0, Q4_1, Q8_0, BF16/);
+    expect(e.message).to.match(/blk\.0\.attn_q\.weight \(Q5_K\)/);
+    expect(e.message).to.match(/supported types: F32, F16, Q4_0, Q4_1, Q8_0, Q4_K, Q6_K, BF16/);
     expect(await readdir(dir)).to.deep.equal(['tiny.gguf']);
   });
 });

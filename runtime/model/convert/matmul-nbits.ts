@@ -2,6 +2,7 @@
 // which computes x · dequant(B)ᵀ with dequant(q) = (q - zero_point) * scale per block of 32 values
 // along each row. Rows are output features (N), blocks run along the input features (K).
 import { halfToFloat } from '../gguf/half.ts';
+import { forEachQ4kSubBlock } from '../gguf/k-quants.ts';
 
 export const NBITS_BLOCK = 32;
 
@@ -115,6 +116,28 @@ export function convertQ4_1(data: Uint8Array, rows: number, blocksPerRow: number
     scales[b] = half(data, b * 20);
     mins[(b % blocksPerRow) * rows + Math.floor(b / blocksPerRow)] = half(data, b * 20 + 2);
     repackNibbles(data, b * 20 + 4, packed, b * 16);
+  }
+  const zeroPoints = new Uint8Array(rows * Math.ceil(blocksPerRow / 2));
+  return { bits: 4, packed, scales, zeroPoints, mins, inputCopies: 1 };
+}
+
+/**
+ * Q4_K: each sub-block of 32 is value = scale·q - min (scale = d·sc, min = dmin·m, both exact in
+ * float32), the Q4_1 form with a negated minimum, so it takes the same route: zero point 0 plus
+ * the block-minimum correction.
+ */
+export function convertQ4_K(data: Uint8Array, rows: number, blocksPerRow: number): NBitsMatrix {
+  const blocks = rows * blocksPerRow;
+  const packed = new Uint8Array(blocks * 16);
+  const scales = new Float32Array(blocks);
+  const mins = new Float32Array(blocks);
+  for (let superBlock = 0; superBlock < blocks / 8; superBlock++) {
+    forEachQ4kSubBlock(data, superBlock * 144, (j, scale, min, q) => {
+      const b = superBlock * 8 + j;
+      scales[b] = scale;
+      mins[(b % blocksPerRow) * rows + Math.floor(b / blocksPerRow)] = -min;
+      for (let i = 0; i < 16; i++) packed[b * 16 + i] = q(2 * i) | (q(2 * i + 1) << 4);
+    });
   }
   const zeroPoints = new Uint8Array(rows * Math.ceil(blocksPerRow / 2));
   return { bits: 4, packed, scales, zeroPoints, mins, inputCopies: 1 };

@@ -3,6 +3,7 @@
 import type { GgmlTypeId } from './ggml-type.ts';
 import { GgmlType, ggmlTypeName, tensorByteSize } from './ggml-type.ts';
 import { bfloat16ToFloat, halfToFloat } from './half.ts';
+import { forEachQ4kSubBlock, Q6K_D, Q6K_SCALES, q6kQuant, SUPER_BLOCK } from './k-quants.ts';
 
 export function dequantize(type: GgmlTypeId, data: Uint8Array, elements: number): Float32Array {
   const expected = tensorByteSize(type, elements);
@@ -48,6 +49,21 @@ export function dequantize(type: GgmlTypeId, data: Uint8Array, elements: number)
           const q = data[at + 4 + j]!;
           out[b + j] = (q & 0x0f) * d + m;
           out[b + j + 16] = (q >> 4) * d + m;
+        }
+      }
+      break;
+    case GgmlType.Q4_K:
+      for (let b = 0, at = 0; b < elements; b += SUPER_BLOCK, at += 144) {
+        forEachQ4kSubBlock(data, at, (j, scale, min, q) => {
+          for (let l = 0; l < 32; l++) out[b + 32 * j + l] = scale * q(l) - min;
+        });
+      }
+      break;
+    case GgmlType.Q6_K:
+      for (let b = 0, at = 0; b < elements; b += SUPER_BLOCK, at += 210) {
+        const d = halfToFloat(view.getUint16(at + Q6K_D, true));
+        for (let e = 0; e < SUPER_BLOCK; e++) {
+          out[b + e] = d * view.getInt8(at + Q6K_SCALES + (e >> 4)) * (q6kQuant(data, at, e) - 32);
         }
       }
       break;

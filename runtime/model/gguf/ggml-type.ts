@@ -6,6 +6,8 @@ export const GgmlType = {
   Q4_0: 2,
   Q4_1: 3,
   Q8_0: 8,
+  Q4_K: 12,
+  Q6_K: 14,
   BF16: 30,
 } as const;
 export type GgmlTypeName = keyof typeof GgmlType;
@@ -27,6 +29,12 @@ const layouts: Record<GgmlTypeId, Layout> = {
   [GgmlType.Q4_0]: { blockElements: 32, blockBytes: 18 },
   // f16 scale, f16 minimum and 32 nibbles.
   [GgmlType.Q4_1]: { blockElements: 32, blockBytes: 20 },
+  // Super-blocks of 256: f16 scale and min-scale, 6-bit scales and mins of eight sub-blocks of
+  // 32, 256 nibbles.
+  [GgmlType.Q4_K]: { blockElements: 256, blockBytes: 144 },
+  // Super-blocks of 256: low nibbles, high 2-bit pairs, int8 scales of sixteen sub-blocks of 16,
+  // f16 scale.
+  [GgmlType.Q6_K]: { blockElements: 256, blockBytes: 210 },
 };
 
 const names = new Map<number, GgmlTypeName>(
@@ -35,12 +43,22 @@ const names = new Map<number, GgmlTypeName>(
 
 export const SUPPORTED_TYPES = [...names.values()].join(', ');
 
+// Other ggml types, named in error messages only.
+const unsupportedNames: Record<number, string> = {
+  6: 'Q5_0',
+  7: 'Q5_1',
+  10: 'Q2_K',
+  11: 'Q3_K',
+  13: 'Q5_K',
+  15: 'Q8_K',
+};
+
 export function isSupportedType(id: number): id is GgmlTypeId {
   return names.has(id);
 }
 
 export function ggmlTypeName(id: number): string {
-  return names.get(id) ?? `ggml type ${id}`;
+  return names.get(id) ?? unsupportedNames[id] ?? `ggml type ${id}`;
 }
 
 export function blockElements(type: GgmlTypeId): number {

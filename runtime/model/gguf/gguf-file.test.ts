@@ -14,10 +14,10 @@ describe('GGUF writer and reader', () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   it('round-trips metadata and tensors of every supported type', async () => {
-    const values = Float32Array.from({ length: 64 }, (_, i) => Math.cos(i) * 3);
+    const values = Float32Array.from({ length: 512 }, (_, i) => Math.cos(i) * 3);
     const tensors = Object.entries(GgmlType).map(([name, type]) => ({
       name: `t.${name}`,
-      shape: [32, 2],
+      shape: [256, 2],
       type,
       data: quantize(type, values),
     }));
@@ -48,10 +48,10 @@ describe('GGUF writer and reader', () => {
         'tokenizer.ggml.token_type': [1, 1, 3],
       });
       for (const t of tensors) {
-        expect(file.tensors.get(t.name)).to.include({ type: t.type, elements: 64 });
-        expect(file.tensors.get(t.name)!.shape).to.deep.equal([32, 2]);
+        expect(file.tensors.get(t.name)).to.include({ type: t.type, elements: 512 });
+        expect(file.tensors.get(t.name)!.shape).to.deep.equal([256, 2]);
         expect(Array.from(await file.readFloats(t.name)), t.name).to.deep.equal(
-          Array.from(dequantize(t.type, t.data, 64)),
+          Array.from(dequantize(t.type, t.data, 512)),
         );
       }
       await expectRejection(file.readFloats('missing'), /has no tensor named missing/);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { readFile } from 'node:fs/promises';
 import { dequantize } from './dequantize.ts';
 import type { GgmlTypeName } from './ggml-type.ts';
 import { GgmlType } from './ggml-type.ts';
@@ -17,11 +18,14 @@ describe('ggml quantization', () => {
     Q8_0: 0.5 / 127 + 2 ** -11,
     Q4_0: 0.5 / 8 + 2 ** -11,
     Q4_1: 0.5 / 15 + 2 ** -10,
+    // Sub-block scales are themselves rounded to 6 (Q4_K) or 8 (Q6_K) bits: a looser bound.
+    Q4_K: 0.1,
+    Q6_K: 0.05,
   };
 
   for (const [name, type] of Object.entries(GgmlType)) {
     it(`${name}: dequantize(quantize(x)) stays within the format's rounding error`, () => {
-      const x = ramp(128);
+      const x = ramp(512);
       const y = dequantize(type, quantize(type, x), x.length);
       for (let b = 0; b < x.length; b += 32) {
         const block = x.subarray(b, b + 32);
@@ -34,6 +38,19 @@ describe('ggml quantization', () => {
       }
     });
   }
+
+  it('dequantizes exactly as the gguf Python package does (golden blocks)', async () => {
+    const golden = JSON.parse(
+      await readFile(new URL('./testdata/golden-blocks.json', import.meta.url), 'utf8'),
+    );
+    for (const [name, block] of Object.entries(golden.blocks) as [
+      GgmlTypeName,
+      { hex: string; values: number[] },
+    ][]) {
+      const y = dequantize(GgmlType[name], Buffer.from(block.hex, 'hex'), block.values.length);
+      expect(Array.from(y), name).to.deep.equal(block.values);
+    }
+  });
 
   it('Q4_0 decodes the documented layout: low nibbles first, then high nibbles, offset by 8', () => {
     const block = new Uint8Array(18);

@@ -3,6 +3,7 @@
 import type { GgmlTypeId } from './ggml-type.ts';
 import { GgmlType, tensorByteSize } from './ggml-type.ts';
 import { floatToHalf, halfToFloat } from './half.ts';
+import { Q6K_D, Q6K_SCALES, setQ4kScaleMin, setQ6kQuant, SUPER_BLOCK } from './k-quants.ts';
 
 export function quantize(type: GgmlTypeId, values: Float32Array): Uint8Array {
   const out = new Uint8Array(tensorByteSize(type, values.length));
@@ -49,8 +50,63 @@ export function quantize(type: GgmlTypeId, values: Float32Array): Uint8Array {
         packNibbles(out, at + 4, block, (v) => (d ? Math.round((v - min) / d) : 0));
       }
       break;
+    case GgmlType.Q4_K:
+      for (let b = 0, at = 0; b < values.length; b += SUPER_BLOCK, at += 144) {
+        quantizeQ4kBlock(values.subarray(b, b + SUPER_BLOCK), out, at);
+      }
+      break;
+    case GgmlType.Q6_K:
+      for (let b = 0, at = 0; b < values.length; b += SUPER_BLOCK, at += 210) {
+        quantizeQ6kBlock(values.subarray(b, b + SUPER_BLOCK), out, at);
+      }
+      break;
   }
   return out;
+}
+
+// Each sub-block of 32 gets value ≈ scale·q - min with q in [0, 15]; the sub-block scales and
+// mins (min ≥ 0 here, so sub-blocks are shifted to start at or below zero) are themselves
+// quantized to 6 bits against the super-block's d and dmin.
+function quantizeQ4kBlock(block: Float32Array, out: Uint8Array, at: number) {
+  const view = new DataView(out.buffer, out.byteOffset);
+  const subs = Array.from({ length: 8 }, (_, j) => block.subarray(32 * j, 32 * j + 32));
+  const mins = subs.map((s) => Math.max(0, -Math.min(...s)));
+  const scales = subs.map((s, j) => (Math.max(...s) + mins[j]!) / 15);
+  const d = halfToFloat(floatToHalf(Math.max(...scales) / 63));
+  const dmin = halfToFloat(floatToHalf(Math.max(...mins) / 63));
+  view.setUint16(at, floatToHalf(d), true);
+  view.setUint16(at + 2, floatToHalf(dmin), true);
+  subs.forEach((s, j) => {
+    const sc = d ? clamp(Math.round(scales[j]! / d), 0, 63) : 0;
+    const m = dmin ? clamp(Math.round(mins[j]! / dmin), 0, 63) : 0;
+    setQ4kScaleMin(out, at + 4, j, sc, m);
+    const scale = d * sc;
+    const qs = at + 16 + 32 * (j >> 1);
+    const shift = (j & 1) * 4;
+    s.forEach((v, l) => {
+      const q = scale ? clamp(Math.round((v + dmin * m) / scale), 0, 15) : 0;
+      out[qs + l] = (out[qs + l]! & ~(0x0f << shift)) | (q << shift);
+    });
+  });
+}
+
+// Sixteen sub-blocks of 16, value = d·scale·(q - 32) with q in [0, 63] and int8 scales.
+function quantizeQ6kBlock(block: Float32Array, out: Uint8Array, at: number) {
+  const view = new DataView(out.buffer, out.byteOffset);
+  const subScales = Array.from(
+    { length: 16 },
+    (_, j) => Math.max(...block.subarray(16 * j, 16 * j + 16).map(Math.abs)) / 31,
+  );
+  const d = halfToFloat(floatToHalf(Math.max(...subScales) / 127));
+  view.setUint16(at + Q6K_D, floatToHalf(d), true);
+  subScales.forEach((s, j) => {
+    const sc = d ? clamp(Math.round(s / d), -128, 127) : 0;
+    view.setInt8(at + Q6K_SCALES + j, sc);
+    for (let l = 0; l < 16; l++) {
+      const e = 16 * j + l;
+      setQ6kQuant(out, at, e, d * sc ? clamp(Math.round(block[e]! / (d * sc)) + 32, 0, 63) : 32);
+    }
+  });
 }
 
 function packNibbles(

@@ -58,6 +58,15 @@ const cases: Case[] = [
     title: 'Q4_0, multi-query attention (one KV head for all)',
     gguf: { tensorType: 'Q4_0', numKvHeads: 1 },
   },
+  // K-quant rows are whole super-blocks: these tiny models get a hidden size of 256.
+  {
+    title: 'Q4_K as MatMulNBits with block minimums, Q6_K tied head (Q4_K_M layout)',
+    gguf: { tensorType: 'Q4_K', embeddingType: 'Q6_K' },
+  },
+  {
+    title: 'Q6_K dequantized to float32, separate output head',
+    gguf: { tensorType: 'Q6_K', tieEmbeddings: false },
+  },
   // int8 activations round each matmul input to 1/254 of its block's largest magnitude, which
   // moves these logits by up to ~0.1 (measured); 0.25 bounds that and still fails on layout bugs.
   ...(['Q4_1', 'Q4_0', 'Q8_0'] as const).map((type) => ({

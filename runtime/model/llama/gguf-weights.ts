@@ -4,6 +4,7 @@ import type { NBitsMatrix } from '../convert/matmul-nbits.ts';
 import {
   convertQ4_0,
   convertQ4_1,
+  convertQ4_K,
   convertQ8_0,
   convertQ8_0AsNibblePairs,
   NBITS_BLOCK,
@@ -95,6 +96,7 @@ export function decoderWeightsFromGguf(
   ): ((data: Uint8Array, rows: number, blocksPerRow: number) => NBitsMatrix) | undefined => {
     if (type === GgmlType.Q4_0) return (data, rows, perRow) => convertQ4_0(data, rows * perRow);
     if (type === GgmlType.Q4_1 && options.q4_1 === 'nbits') return convertQ4_1;
+    if (type === GgmlType.Q4_K) return convertQ4_K;
     if (type === GgmlType.Q8_0) {
       return options.accuracy === 'int8'
         ? (data, rows, perRow) => convertQ8_0(data, rows * perRow)
@@ -130,7 +132,7 @@ export function decoderWeightsFromGguf(
     const blocksPerRow = inFeatures / NBITS_BLOCK;
     const bits = type === GgmlType.Q8_0 && options.accuracy === 'int8' ? 8 : 4;
     const copies = type === GgmlType.Q8_0 && bits === 4 ? 2 : 1;
-    const withMins = type === GgmlType.Q4_1;
+    const withMins = type === GgmlType.Q4_1 || type === GgmlType.Q4_K;
     const parts = 2 + (withMins || copies === 2 ? 1 : 0) + (withMins ? 1 : 0);
     const converted = sharedLazy(parts, async () =>
       convert(await readRows(sources), outFeatures, blocksPerRow),

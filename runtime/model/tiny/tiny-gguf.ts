@@ -1,7 +1,7 @@
 // A tiny random-weight Llama GGUF: the tests' model, small enough to write in milliseconds and to
 // check against the reference forward pass, with the tokenizer and chat template of a real one.
 import type { GgmlTypeName } from '../gguf/ggml-type.ts';
-import { GgmlType } from '../gguf/ggml-type.ts';
+import { blockElements, GgmlType } from '../gguf/ggml-type.ts';
 import { quantize } from '../gguf/quantize.ts';
 import type { GgufTensor, GgufValue } from '../gguf/writer.ts';
 import { encodeGguf } from '../gguf/writer.ts';
@@ -39,11 +39,16 @@ export function tinyGguf(options: TinyModelOptions = {}): Uint8Array {
     seed = 1,
     tensorType = 'F32',
     embeddingType = tensorType,
-    hiddenSize: d = 64,
+    // Rows must be whole quantization blocks: 256 values for the K-quants.
+    hiddenSize: d = Math.max(
+      64,
+      blockElements(GgmlType[tensorType]),
+      blockElements(GgmlType[embeddingType]),
+    ),
     numLayers = 2,
     numHeads = 4,
     numKvHeads = 2,
-    intermediateSize: ffn = 128,
+    intermediateSize: ffn = 2 * d,
     contextLength = 512,
     tieEmbeddings = true,
   } = options;
