@@ -59,7 +59,7 @@ describe('engine (tiny model)', function () {
   it('describes the model it serves', () => {
     expect(engine.info).to.deep.equal({
       id: 'tiny',
-      contextLength: 512,
+      contextLength: 4096,
       maxTokens: 2048,
       executionProvider: 'cpu',
     });
@@ -138,7 +138,7 @@ describe('engine (tiny model)', function () {
     const controller = new AbortController();
     const aborted = await engine.generate({
       messages: ask('A long one'),
-      maxTokens: 400,
+      maxTokens: 2000,
       temperature: 0,
       signal: controller.signal,
     });
@@ -150,25 +150,31 @@ describe('engine (tiny model)', function () {
     }
     const result = await aborted.result;
     expect(result.finishReason).to.equal('cancelled');
-    expect(result.usage.completionTokens).to.be.within(1, 399);
+    expect(result.usage.completionTokens).to.be.within(1, 1999);
     expect((await running).result.text).to.equal(expected.text);
     await waitFor(() => engine.load().running === 0);
   });
 
   it('refuses a request that does not fit the context, giving the numbers', async () => {
-    // About 430 prompt tokens: they fit 512 alone, but not with 100 more.
-    const error = await rejection(
-      engine.generate({ messages: ask('word '.repeat(140)), maxTokens: 100 }),
-    );
+    const messages = ask('word '.repeat(700));
+    const prompt = (await complete(engine, { messages, maxTokens: 1 })).result.usage.promptTokens;
+    const room = 4096 - prompt;
+    expect(room).to.be.within(1, 2047);
+
+    const error = await rejection(engine.generate({ messages, maxTokens: room + 1 }));
     expect(error).to.be.instanceOf(EngineError);
     expect(error.code).to.equal('context_length_exceeded');
-    expect(error.message).to.match(
-      /the prompt is \d+ tokens and 100 more were requested, \d+ in all, but the model's context is 512 tokens; .* at most \d+ tokens/,
+    expect(error.message).to.equal(
+      `the prompt is ${prompt} tokens and ${room + 1} more were requested, 4097 in all, but the model's ` +
+        `context is 4096 tokens; shorten the conversation or ask for at most ${room} tokens`,
     );
-    const tooLong = await rejection(engine.generate({ messages: ask('word '.repeat(300)) }));
+    const fits = await engine.generate({ messages, maxTokens: room, signal: AbortSignal.abort() });
+    expect((await fits.result).finishReason).to.equal('cancelled');
+
+    const tooLong = await rejection(engine.generate({ messages: ask('word '.repeat(1400)) }));
     expect(tooLong.code).to.equal('context_length_exceeded');
     expect(tooLong.message).to.match(
-      /the prompt is \d+ tokens but the model's context is 512 tokens/,
+      /^the prompt is \d+ tokens but the model's context is 4096 tokens/,
     );
   });
 
@@ -248,19 +254,25 @@ describe('engine limits (tiny model)', function () {
   it('answers queue_full with a Retry-After when the wait queue is full', async () => {
     const engine = await engineWith({ maxBatchSize: 1, maxQueueLength: 1 });
     try {
-      const long = { messages: ask('Hello'), maxTokens: 300, temperature: 0 };
-      const running = await engine.generate(long);
+      const controller = new AbortController();
+      const running = await engine.generate({
+        messages: ask('Hello'),
+        maxTokens: 2000,
+        temperature: 0,
+        signal: controller.signal,
+      });
       await waitFor(() => engine.load().running === 1);
-      const queued = await engine.generate(long);
+      const queued = await engine.generate({ messages: ask('Next'), maxTokens: 5, temperature: 0 });
       expect(engine.load()).to.deep.equal({ queued: 1, running: 1 });
 
-      const error = await rejection(engine.generate(long));
+      const error = await rejection(engine.generate({ messages: ask('One more') }));
       expect(error.code).to.equal('queue_full');
       expect(error.retryAfterSeconds).to.be.at.least(1);
-      expect(error.message).to.match(/1 requests are already waiting/);
+      expect(error.message).to.match(/1 requests are already waiting for one of 1 batch slots/);
 
-      expect((await running.result).finishReason).to.equal('length');
-      expect((await queued.result).usage.completionTokens).to.equal(300);
+      controller.abort();
+      expect((await running.result).finishReason).to.equal('cancelled');
+      expect((await queued.result).usage.completionTokens).to.equal(5);
     } finally {
       await engine.close();
     }
@@ -270,7 +282,7 @@ describe('engine limits (tiny model)', function () {
     const engine = await engineWith();
     const generation = await engine.generate({
       messages: ask('Hello'),
-      maxTokens: 400,
+      maxTokens: 2000,
       temperature: 0,
     });
     await waitFor(() => engine.load().running === 1);

@@ -13,7 +13,9 @@ export function tinyModelFolder(): Promise<string> {
     const parent = await mkdtemp(join(tmpdir(), 'engine-test-'));
     process.once('exit', () => rmSync(parent, { recursive: true, force: true }));
     const dir = join(parent, 'tiny');
-    await writeTinyModel(dir);
+    // A context long enough that a generation the tests cancel or cut short cannot finish first
+    // on a slow, busy machine (the tiny model decodes a token in well under a millisecond).
+    await writeTinyModel(dir, { contextLength: 4096 });
     return dir;
   })();
   return folder;
