@@ -33,10 +33,6 @@ export class ObjectCache<T extends KubernetesObject> {
     return [...this.objects.values()];
   }
 
-  get size(): number {
-    return this.objects.size;
-  }
-
   /** Adds an index (computed over the objects already cached as well). */
   addIndex(name: string, valuesOf: IndexFunction<T>): void {
     if (this.indexes.has(name)) throw new Error(`the cache already has an index named "${name}"`);

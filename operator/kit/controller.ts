@@ -12,7 +12,7 @@ import { createLogger, type Logger } from '../../common/log.ts';
 import type { BackoffOptions } from './backoff.ts';
 import type { InformerEvent } from './cache.ts';
 import { ConflictError, NotLeaderError, TerminalError } from './errors.ts';
-import type { Informer } from './informer.ts';
+import type { InformerView } from './informer.ts';
 import { reconcileMetrics } from './metrics.ts';
 import { objectKey } from './object-key.ts';
 import { controllerOwnerKey } from './owner.ts';
@@ -34,17 +34,18 @@ export type Reconciler = (key: string, signal: AbortSignal) => Promise<Reconcile
 
 /** Reconcile the keys `map` returns whenever an object of `informer` changes. */
 export interface WatchMapping<T extends KubernetesObject = KubernetesObject> {
-  informer: Informer<T>;
-  map: (object: T) => string[];
+  informer: InformerView<T>;
+  /** Annotate the parameter with the informer's type: `map: (bot: ChatBot) => [...]`. */
+  map(object: T): string[];
 }
 
 export interface ControllerOptions<T extends KubernetesObject> {
   /** Names the controller in logs and metrics, e.g. "chatbot". */
   name: string;
   /** The primary resource: its keys are what reconcile receives. */
-  for: Informer<T>;
+  for: InformerView<T>;
   /** Children that name a primary as controller in an ownerReference: they wake their owner. */
-  owns?: Informer[];
+  owns?: InformerView<KubernetesObject>[];
   /** Other resources whose changes wake primaries, through a mapping function. */
   watches?: WatchMapping[];
   reconcile: Reconciler;
@@ -74,6 +75,7 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
    * have returned (they get the aborted signal, so they can give up early).
    */
   async run(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
     const unsubscribe = this.subscribe();
     signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
     try {
@@ -95,7 +97,7 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
     }
   }
 
-  private informers(): Array<Pick<Informer, 'waitForSync'>> {
+  private informers(): InformerView<KubernetesObject>[] {
     const { for: primary, owns = [], watches = [] } = this.options;
     return [primary, ...owns, ...watches.map((w) => w.informer)];
   }

@@ -24,7 +24,19 @@ export interface InformerOptions {
 
 export type InformerHandler<T> = (event: InformerEvent<T>) => void;
 
-export class Informer<T extends KubernetesObject = KubernetesObject> {
+/**
+ * What a controller needs of an informer. Its members are methods, which TypeScript checks
+ * bivariantly, so an Informer<ChatBot> serves where an InformerView<KubernetesObject> is wanted
+ * (an Informer itself is invariant in its type).
+ */
+export interface InformerView<T extends KubernetesObject> {
+  readonly resource: ResourceType;
+  on(handler: InformerHandler<T>): () => void;
+  waitForSync(signal?: AbortSignal): Promise<void>;
+  list(): T[];
+}
+
+export class Informer<T extends KubernetesObject = KubernetesObject> implements InformerView<T> {
   readonly resource: ResourceType;
   private readonly cache = new ObjectCache<T>();
   private readonly reflectors: Reflector<T>[];

@@ -122,6 +122,8 @@ export class Manager {
     const stopControllers = new AbortController();
     let controllersDone: Promise<unknown> = Promise.resolve();
     const startControllers = () => {
+      // Elected after shutdown began: too late to start; the lease is released right after.
+      if (stopControllers.signal.aborted) return;
       this.writesOpen = true;
       controllersDone = Promise.all(this.controllers.map((c) => c.run(stopControllers.signal)));
     };

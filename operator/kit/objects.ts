@@ -99,9 +99,9 @@ export class ObjectClient {
    * Applies desired only if live differs from it (see applyReason), stamping the applied-hash
    * annotation. Returns why it applied, or undefined when it sent nothing.
    */
-  async applyIfChanged(
+  async applyIfChanged<T extends KubernetesObject>(
     resource: ResourceType,
-    desired: KubernetesObject,
+    desired: T,
     live: KubernetesObject | undefined,
   ): Promise<ApplyReason | undefined> {
     const stamped = withAppliedHash({
