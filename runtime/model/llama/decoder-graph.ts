@@ -102,14 +102,21 @@ export function buildDecoderGraph(config: LlamaConfig, weights: DecoderWeights):
   const mask = attentionBias(g);
   const rope = rotaryCaches(g, config);
 
-  let x = g.op('Gather', [g.weight(weights.embedding), 'input_ids']);
+  const blockSums = blockSumsOf(g);
+
+  // The residual stream is carried in `residual`; each residual add is fused with the RMSNorm
+  // that follows it, the last one with the output norm.
+  const embedded = g.op('Gather', [g.weight(weights.embedding), 'input_ids']);
+  let residual = embedded;
+  let h = rmsNorm(g, embedded, weights.layers[0]!.attnNorm, config.rmsNormEps);
   for (const [i, layer] of weights.layers.entries()) {
-    const h = rmsNorm(g, x, layer.attnNorm, config.rmsNormEps);
-    const [q, k, v] = project(g, h, layer.qkv, [
-      numHeads * headDim,
-      numKvHeads * headDim,
-      numKvHeads * headDim,
-    ]);
+    const [q, k, v] = project(
+      g,
+      h,
+      layer.qkv,
+      [numHeads * headDim, numKvHeads * headDim, numKvHeads * headDim],
+      blockSums,
+    );
     const rotate = (t: string, heads: number) =>
       g.op('RotaryEmbedding', [t, rope.cos, rope.sin, 'position_ids'], {
         num_heads: { int: heads },
@@ -127,23 +134,37 @@ export function buildDecoderGraph(config: LlamaConfig, weights: DecoderWeights):
       { q_num_heads: { int: numHeads }, kv_num_heads: { int: numKvHeads } },
       { outputs: [`attention_${i}`, `present.${i}.key`, `present.${i}.value`] },
     );
-    x = g.op('Add', [x, linear(g, context!, layer.attnOutput)]);
+    [h, residual] = addAndNorm(
+      g,
+      linear(g, context!, layer.attnOutput, blockSums),
+      residual,
+      layer.ffnNorm,
+      config.rmsNormEps,
+    );
 
-    const f = rmsNorm(g, x, layer.ffnNorm, config.rmsNormEps);
-    const [gate, up] = project(g, f, layer.gateUp, [
-      config.intermediateSize,
-      config.intermediateSize,
-    ]);
+    const [gate, up] = project(
+      g,
+      h,
+      layer.gateUp,
+      [config.intermediateSize, config.intermediateSize],
+      blockSums,
+    );
     const act = g.op('Mul', [g.op('Mul', [gate!, g.op('Sigmoid', [gate!])]), up!]);
-    x = g.op('Add', [x, linear(g, act, layer.down)]);
+    const nextNorm = weights.layers[i + 1]?.attnNorm ?? weights.outputNorm;
+    [h, residual] = addAndNorm(
+      g,
+      linear(g, act, layer.down, blockSums),
+      residual,
+      nextNorm,
+      config.rmsNormEps,
+    );
   }
 
-  // Only the last num_logits_to_keep positions reach the output head: slicing from -k keeps k of
-  // them, and from -0 = 0 keeps all.
+  // Only the last num_logits_to_keep positions reach the output head (normalization is per
+  // position, so slicing after it is the same): slicing from -k keeps k of them, from -0 = 0 all.
   const start = g.op('Neg', [g.op('Unsqueeze', ['num_logits_to_keep', g.int64([0])])]);
-  const kept = g.op('Slice', [x, start, g.int64([Number.MAX_SAFE_INTEGER]), g.int64([1])]);
-  const normed = rmsNorm(g, kept, weights.outputNorm, config.rmsNormEps);
-  linear(g, normed, weights.lmHead, 'logits');
+  const normed = g.op('Slice', [h, start, g.int64([Number.MAX_SAFE_INTEGER]), g.int64([1])]);
+  linear(g, normed, weights.lmHead, blockSums, 'logits');
   return g;
 }
 
@@ -203,20 +224,72 @@ function rmsNorm(g: GraphBuilder, x: string, weight: Weight, eps: number): strin
   });
 }
 
+/** RMSNorm(x + residual) and the new residual x + residual, in one com.microsoft kernel. */
+function addAndNorm(
+  g: GraphBuilder,
+  x: string,
+  residual: string,
+  weight: Weight,
+  eps: number,
+): [string, string] {
+  const [normed, , , sum] = g.ops(
+    'SkipSimplifiedLayerNormalization',
+    [x, residual, g.weight(weight)],
+    { epsilon: { float: eps } },
+    { domain: 'com.microsoft', outputs: [`${x}_normed`, '', '', `${x}_residual`] },
+  );
+  return [normed!, sum!];
+}
+
+/**
+ * Σ x over each block of 32 input features, [.., K/32], as one MatMul with a 0/1 block-indicator
+ * matrix (one per distinct K, shared by every layer).
+ */
+function blockSumsOf(g: GraphBuilder): (x: string, inFeatures: number) => string {
+  const indicators = new Map<number, string>();
+  return (x, inFeatures) => {
+    let indicator = indicators.get(inFeatures);
+    if (indicator === undefined) {
+      const blocks = inFeatures / 32;
+      indicator = g.weight({
+        name: `block_indicator.${inFeatures}`,
+        dataType: DataType.FLOAT,
+        dims: [inFeatures, blocks],
+        bytes: () => {
+          const values = new Float32Array(inFeatures * blocks);
+          for (let k = 0; k < inFeatures; k++) values[k * blocks + Math.floor(k / 32)] = 1;
+          return new Uint8Array(values.buffer);
+        },
+      });
+      indicators.set(inFeatures, indicator);
+    }
+    return g.op('MatMul', [x, indicator]);
+  };
+}
+
+type BlockSums = ReturnType<typeof blockSumsOf>;
+
 /** Applies fused or separate projections, returning one output per part size. */
 function project(
   g: GraphBuilder,
   x: string,
   proj: Linear | readonly Linear[],
   sizes: readonly number[],
+  blockSums: BlockSums,
 ): readonly string[] {
-  if (Array.isArray(proj)) return proj.map((p: Linear) => linear(g, x, p));
-  const fused = linear(g, x, proj as Linear);
+  if (Array.isArray(proj)) return proj.map((p: Linear) => linear(g, x, p, blockSums));
+  const fused = linear(g, x, proj as Linear, blockSums);
   const outputs = sizes.map((_, i) => `${fused}_part${i}`);
   return g.ops('Split', [fused, g.int64(sizes)], { axis: { int: -1 } }, { outputs });
 }
 
-function linear(g: GraphBuilder, x: string, lin: Linear, output?: string): string {
+function linear(
+  g: GraphBuilder,
+  x: string,
+  lin: Linear,
+  blockSums: BlockSums,
+  output?: string,
+): string {
   const outputs = output === undefined ? {} : { outputs: [output] };
   if (lin.kind === 'dense') return g.op('MatMul', [x, g.weight(lin.weight)], {}, outputs);
   const repeated =
@@ -235,10 +308,6 @@ function linear(g: GraphBuilder, x: string, lin: Linear, output?: string): strin
   if (!lin.mins)
     return g.op('MatMulNBits', inputs, attributes, { domain: 'com.microsoft', ...outputs });
   const product = g.op('MatMulNBits', inputs, attributes, { domain: 'com.microsoft' });
-  const blockSums = g.op(
-    'ReduceSum',
-    [g.op('Reshape', [x, g.int64([0, 0, -1, 32])]), g.int64([-1])],
-    { keepdims: { int: 0 } },
-  );
-  return g.op('Add', [product, g.op('MatMul', [blockSums, g.weight(lin.mins)])], {}, outputs);
+  const correction = g.op('MatMul', [blockSums(x, lin.inFeatures), g.weight(lin.mins)]);
+  return g.op('Add', [product, correction], {}, outputs);
 }
