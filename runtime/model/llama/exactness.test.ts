@@ -2,7 +2,7 @@
 // the same (dequantized) GGUF tensors, for every supported tensor type and importer encoding.
 //
 // Tolerance: float32 has a unit roundoff of 2^-24 ≈ 6e-8, and each logit of the tiny model is the
-// end of a chain of dot products of length ≤ 128 over two layers, so rounding alone can move a
+// end of a chain of dot products of length ≤ 512 over two layers, so rounding alone can move a
 // logit (|logit| < 5 here) by a few 1e-6; 2e-5 leaves headroom for summation order while any real
 // mistake (a wrong rotary layout, a leaking mask, a misread block) moves logits by 1e-2 or more.
 import { expect } from 'chai';
