@@ -2,9 +2,7 @@
 // which computes x · dequant(B)ᵀ with dequant(q) = (q - zero_point) * scale per block of 32 values
 // along each row. Rows are output features (N), blocks run along the input features (K).
 import { halfToFloat } from '../gguf/half.ts';
-import { forEachQ4kSubBlock } from '../gguf/k-quants.ts';
-
-export const NBITS_BLOCK = 32;
+import { forEachQ4kSubBlock, Q6K_D, Q6K_SCALES, q6kQuant } from '../gguf/k-quants.ts';
 
 export interface NBitsMatrix {
   bits: 4 | 8;
@@ -18,6 +16,8 @@ export interface NBitsMatrix {
   mins?: Float32Array;
   /** The matrix spans the input features this many times over; the graph repeats x to match. */
   inputCopies: 1 | 2;
+  /** Values per block along K: 32, or 16 for Q6_K's sub-blocks. */
+  blockSize: 16 | 32;
 }
 
 // The ggml nibble layout: value j of a block sits in the low nibble of byte j for j < 16, and in
@@ -44,7 +44,7 @@ export function convertQ4_0(data: Uint8Array, blocks: number): NBitsMatrix {
     scales[b] = half(data, b * 18);
     repackNibbles(data, b * 18 + 2, packed, b * 16);
   }
-  return { bits: 4, packed, scales, inputCopies: 1 };
+  return { bits: 4, packed, scales, inputCopies: 1, blockSize: 32 };
 }
 
 /** Q8_0 (value = q·d, q signed) is 8-bit MatMulNBits with q+128 and the default zero point 128. */
@@ -55,7 +55,7 @@ export function convertQ8_0(data: Uint8Array, blocks: number): NBitsMatrix {
     scales[b] = half(data, b * 34);
     for (let j = 0; j < 32; j++) packed[b * 32 + j] = (data[b * 34 + 2 + j]! + 128) & 0xff;
   }
-  return { bits: 8, packed, scales, inputCopies: 1 };
+  return { bits: 8, packed, scales, inputCopies: 1, blockSize: 32 };
 }
 
 /**
@@ -98,7 +98,7 @@ export function convertQ8_0AsNibblePairs(
       zeroPoints[r * zeroPointBytes + (b >> 1)]! |= 8 << ((b & 1) * 4);
     }
   }
-  return { bits: 4, packed, scales, zeroPoints, inputCopies: 2 };
+  return { bits: 4, packed, scales, zeroPoints, inputCopies: 2, blockSize: 32 };
 }
 
 /**
@@ -118,7 +118,7 @@ export function convertQ4_1(data: Uint8Array, rows: number, blocksPerRow: number
     repackNibbles(data, b * 20 + 4, packed, b * 16);
   }
   const zeroPoints = new Uint8Array(rows * Math.ceil(blocksPerRow / 2));
-  return { bits: 4, packed, scales, zeroPoints, mins, inputCopies: 1 };
+  return { bits: 4, packed, scales, zeroPoints, mins, inputCopies: 1, blockSize: 32 };
 }
 
 /**
@@ -140,5 +140,43 @@ export function convertQ4_K(data: Uint8Array, rows: number, blocksPerRow: number
     });
   }
   const zeroPoints = new Uint8Array(rows * Math.ceil(blocksPerRow / 2));
-  return { bits: 4, packed, scales, zeroPoints, mins, inputCopies: 1 };
+  return { bits: 4, packed, scales, zeroPoints, mins, inputCopies: 1, blockSize: 32 };
+}
+
+/**
+ * Q6_K as 4-bit MatMulNBits with blocks of 16, exactly, the same way as Q8_0: each sub-block of
+ * 16 is value = s·(q - 32) with s = d·sc and q in [0, 63]; q = 16·hi + lo gives
+ * value = (16s)·(hi - 2) + s·lo, "hi" blocks (zero point 2) first, then "lo" blocks (zero point 0).
+ */
+export function convertQ6_KAsNibblePairs(
+  data: Uint8Array,
+  rows: number,
+  blocksPerRow: number,
+): NBitsMatrix {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const blocks = 2 * blocksPerRow;
+  const packed = new Uint8Array(rows * blocks * 8);
+  const scales = new Float32Array(rows * blocks);
+  const zeroPointBytes = Math.ceil(blocks / 2);
+  const zeroPoints = new Uint8Array(rows * zeroPointBytes);
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < blocksPerRow; b++) {
+      const superBlock = (r * blocksPerRow + b) >> 4;
+      const at = superBlock * 210;
+      const sub = (r * blocksPerRow + b) & 15;
+      const s = halfToFloat(view.getUint16(at + Q6K_D, true)) * view.getInt8(at + Q6K_SCALES + sub);
+      const hiBlock = r * blocks + b;
+      const loBlock = hiBlock + blocksPerRow;
+      scales[hiBlock] = 16 * s;
+      scales[loBlock] = s;
+      for (let j = 0; j < 16; j += 2) {
+        const q0 = q6kQuant(data, at, 16 * sub + j);
+        const q1 = q6kQuant(data, at, 16 * sub + j + 1);
+        packed[hiBlock * 8 + j / 2] = (q0 >> 4) | ((q1 >> 4) << 4);
+        packed[loBlock * 8 + j / 2] = (q0 & 0x0f) | ((q1 & 0x0f) << 4);
+      }
+      zeroPoints[r * zeroPointBytes + (b >> 1)]! |= 2 << ((b & 1) * 4);
+    }
+  }
+  return { bits: 4, packed, scales, zeroPoints, inputCopies: 2, blockSize: 16 };
 }

@@ -19,6 +19,7 @@ export type Linear =
       inFeatures: number;
       outFeatures: number;
       bits: 4 | 8;
+      blockSize: number;
       inputCopies: number;
       accuracyLevel: number;
       packed: Weight;
@@ -302,7 +303,7 @@ function linear(
     K: { int: lin.inFeatures * lin.inputCopies },
     N: { int: lin.outFeatures },
     bits: { int: lin.bits },
-    block_size: { int: 32 },
+    block_size: { int: lin.blockSize },
     accuracy_level: { int: lin.accuracyLevel },
   };
   if (!lin.mins)

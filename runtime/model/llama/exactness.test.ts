@@ -64,7 +64,7 @@ const cases: Case[] = [
     gguf: { tensorType: 'Q4_K', embeddingType: 'Q6_K' },
   },
   {
-    title: 'Q6_K dequantized to float32, separate output head',
+    title: 'Q6_K as exact pairs of 4-bit blocks of 16, separate output head',
     gguf: { tensorType: 'Q6_K', tieEmbeddings: false },
   },
   // int8 activations round each matmul input to 1/254 of its block's largest magnitude, which

@@ -5,9 +5,9 @@ import {
   convertQ4_0,
   convertQ4_1,
   convertQ4_K,
+  convertQ6_KAsNibblePairs,
   convertQ8_0,
   convertQ8_0AsNibblePairs,
-  NBITS_BLOCK,
 } from '../convert/matmul-nbits.ts';
 import { transpose, unpermuteRotaryRows } from '../convert/rows.ts';
 import { dequantize } from '../gguf/dequantize.ts';
@@ -60,6 +60,42 @@ function sharedLazy<T>(uses: number, produce: () => Promise<T>): () => Promise<T
   };
 }
 
+interface NBitsEncoding {
+  convert: (data: Uint8Array, rows: number, blocksPerRow: number) => NBitsMatrix;
+  bits: 4 | 8;
+  blockSize: 16 | 32;
+  /** 2 for the exact hi/lo nibble pairs of 8- and 6-bit types. */
+  inputCopies: 1 | 2;
+  zeroPoints: boolean;
+  /** Q4_1-style block minimums added by the graph. */
+  mins: boolean;
+}
+
+/** How each ggml type becomes MatMulNBits under the options; undefined means float32 MatMul. */
+function nbitsEncoding(options: WeightOptions): (type: GgmlTypeId) => NBitsEncoding | undefined {
+  const plain = { bits: 4, blockSize: 32, inputCopies: 1, zeroPoints: false, mins: false } as const;
+  const withMins = { ...plain, zeroPoints: true, mins: true };
+  const pairs = { ...plain, inputCopies: 2, zeroPoints: true } as const;
+  return (type) => {
+    switch (type) {
+      case GgmlType.Q4_0:
+        return { ...plain, convert: (data, rows, perRow) => convertQ4_0(data, rows * perRow) };
+      case GgmlType.Q4_1:
+        return options.q4_1 === 'nbits' ? { ...withMins, convert: convertQ4_1 } : undefined;
+      case GgmlType.Q4_K:
+        return { ...withMins, convert: convertQ4_K };
+      case GgmlType.Q8_0:
+        return options.accuracy === 'int8'
+          ? { ...plain, bits: 8, convert: (data, rows, perRow) => convertQ8_0(data, rows * perRow) }
+          : { ...pairs, convert: convertQ8_0AsNibblePairs };
+      case GgmlType.Q6_K:
+        return { ...pairs, blockSize: 16, convert: convertQ6_KAsNibblePairs };
+      default:
+        return undefined;
+    }
+  };
+}
+
 export function decoderWeightsFromGguf(
   file: GgufFile,
   config: LlamaConfig,
@@ -90,29 +126,16 @@ export function decoderWeightsFromGguf(
     return Buffer.concat(parts);
   };
 
-  /** The MatMulNBits form of a ggml type under these options; undefined means float32. */
-  const nbitsConversion = (
-    type: GgmlTypeId,
-  ): ((data: Uint8Array, rows: number, blocksPerRow: number) => NBitsMatrix) | undefined => {
-    if (type === GgmlType.Q4_0) return (data, rows, perRow) => convertQ4_0(data, rows * perRow);
-    if (type === GgmlType.Q4_1 && options.q4_1 === 'nbits') return convertQ4_1;
-    if (type === GgmlType.Q4_K) return convertQ4_K;
-    if (type === GgmlType.Q8_0) {
-      return options.accuracy === 'int8'
-        ? (data, rows, perRow) => convertQ8_0(data, rows * perRow)
-        : convertQ8_0AsNibblePairs;
-    }
-    return undefined;
-  };
+  const nbits = nbitsEncoding(options);
 
   const linear = (weightName: string, sources: readonly MatrixSource[]): Linear => {
     const first = info(sources[0]!.name);
     const type = first.type as GgmlTypeId;
     const inFeatures = first.shape[0]!;
     const outFeatures = sources.reduce((n, s) => n + info(s.name).shape[1]!, 0);
-    const convert = nbitsConversion(type);
+    const encoding = nbits(type);
 
-    if (!convert) {
+    if (!encoding) {
       return {
         kind: 'dense',
         inFeatures,
@@ -129,12 +152,9 @@ export function decoderWeightsFromGguf(
       };
     }
 
-    const blocksPerRow = inFeatures / NBITS_BLOCK;
-    const bits = type === GgmlType.Q8_0 && options.accuracy === 'int8' ? 8 : 4;
-    const copies = type === GgmlType.Q8_0 && bits === 4 ? 2 : 1;
-    const withMins = type === GgmlType.Q4_1 || type === GgmlType.Q4_K;
-    const parts = 2 + (withMins || copies === 2 ? 1 : 0) + (withMins ? 1 : 0);
-    const converted = sharedLazy(parts, async () =>
+    const { convert, bits, blockSize, inputCopies, zeroPoints, mins } = encoding;
+    const blocksPerRow = inFeatures / blockSize;
+    const converted = sharedLazy(2 + Number(zeroPoints) + Number(mins), async () =>
       convert(await readRows(sources), outFeatures, blocksPerRow),
     );
     const part = (
@@ -148,22 +168,23 @@ export function decoderWeightsFromGguf(
       dims,
       bytes: async () => pick(await converted()),
     });
-    const blocks = blocksPerRow * copies;
+    const blocks = blocksPerRow * inputCopies;
     return {
       kind: 'nbits',
       inFeatures,
       outFeatures,
       bits,
-      inputCopies: copies,
+      blockSize,
+      inputCopies,
       accuracyLevel: ACCURACY_LEVEL[options.accuracy],
       packed: part(
         'packed',
         DataType.UINT8,
-        [outFeatures, blocks, (NBITS_BLOCK * bits) / 8],
+        [outFeatures, blocks, (blockSize * bits) / 8],
         (m) => m.packed,
       ),
       scales: part('scales', DataType.FLOAT, [outFeatures, blocks], (m) => f32(m.scales)),
-      ...((withMins || copies === 2) && {
+      ...(zeroPoints && {
         zeroPoints: part(
           'zero_points',
           DataType.UINT8,
@@ -171,7 +192,7 @@ export function decoderWeightsFromGguf(
           (m) => m.zeroPoints!,
         ),
       }),
-      ...(withMins && {
+      ...(mins && {
         mins: part('block_mins', DataType.FLOAT, [blocksPerRow, outFeatures], (m) => f32(m.mins!)),
       }),
     };
