@@ -139,6 +139,11 @@ describe('Informer (real API server)', () => {
       await eventually(`version ${i}`, () =>
         informer.get(`${namespace}/c`)?.data?.v === String(i) ? true : undefined,
       );
+      // Let the watch restart after this change: it must resume after it, not replay it.
+      const started = informer.stats().watchesStarted;
+      await eventually('a restart', () =>
+        informer.stats().watchesStarted > started + 1 ? true : undefined,
+      );
     }
     expect(seen()).to.deep.equal([
       'add c=1',
