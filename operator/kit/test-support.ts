@@ -5,10 +5,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { TestCluster } from '../../test/cluster.ts';
 import { createLogger, type Logger } from '../../common/log.ts';
 import { metricsRegistry } from './metrics.ts';
+import { ObjectClient } from './objects.ts';
 import type { ResourceType } from './resource.ts';
+import { KubeClient } from './rest.ts';
 
 export const gadgets: ResourceType = {
   group: 'kit.clawbot.dev',
@@ -75,18 +78,31 @@ const gadgetCrd = {
   },
 };
 
+const customResourceDefinitions: ResourceType = {
+  group: 'apiextensions.k8s.io',
+  version: 'v1',
+  plural: 'customresourcedefinitions',
+  kind: 'CustomResourceDefinition',
+  namespaced: false,
+};
+
+type Crd = KubernetesObject & { status?: { conditions?: Array<{ type: string; status: string }> } };
+
 let installed: Promise<void> | undefined;
 
-/** Installs the Gadget CRD (once per run) and waits until it is served. */
+/**
+ * Installs the Gadget CRD (once per run) with the kit's own server-side apply, and waits until it
+ * is served.
+ */
 export function installGadgetCrd(cluster: TestCluster): Promise<void> {
   installed ??= (async () => {
-    await cluster.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(gadgetCrd));
-    await cluster.kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/gadgets.kit.clawbot.dev',
-    ]);
+    const client = new ObjectClient(new KubeClient(cluster.kc));
+    await client.apply(customResourceDefinitions, gadgetCrd);
+    await eventually('the Gadget CRD is established', async () => {
+      const crd = await client.get<Crd>(customResourceDefinitions, gadgetCrd.metadata.name);
+      const established = crd?.status?.conditions?.find((c) => c.type === 'Established');
+      return established?.status === 'True' ? true : undefined;
+    });
   })();
   return installed;
 }
