@@ -32,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
       },
     });
   } catch (e) {
-    console.error(`${(e as Error).message}\n\n${USAGE}`);
+    process.stderr.write(`${(e as Error).message}\n\n${USAGE}\n`);
     return 2;
   }
   const { values, positionals } = args;
@@ -42,8 +42,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const seed = Number(values.seed);
   if (positionals.length !== 1 || !TYPES.includes(values.type) || !Number.isInteger(seed)) {
-    console.error(
-      `expected one directory, a --type from ${TYPES.join(', ')} and an integer --seed\n\n${USAGE}`,
+    process.stderr.write(
+      `expected one directory, a --type from ${TYPES.join(', ')} and an integer --seed\n\n${USAGE}\n`,
     );
     return 2;
   }
