@@ -62,9 +62,9 @@ export function convertQ8_0(data: Uint8Array, blocks: number): NBitsMatrix {
  * Q8_0 as 4-bit MatMulNBits, exactly: each q splits into q = 16·hi + lo with lo = q mod 16 in
  * [0, 15] and hi in [-8, 7], so d·q = (16d)·hi + d·lo. Per row, the K/32 "hi" blocks (zero point
  * 8, scale 16d) come first and the K/32 "lo" blocks (zero point 0, scale d) after them; fed
- * [x, x], one MatMulNBits sums both halves. onnxruntime's float32 path runs 4-bit matrices about
- * ten times faster than float32 MatMul at the output-head size, and its 8-bit path needs int8
- * activations.
+ * [x, x], one MatMulNBits sums both halves. For SmolLM2's 576×49152 head that is as fast as a
+ * float32 MatMul at a quarter of the bytes (and much faster when other work saturates memory
+ * bandwidth), while onnxruntime's 8-bit path is only fast with int8 activations.
  */
 export function convertQ8_0AsNibblePairs(
   data: Uint8Array,
