@@ -237,7 +237,8 @@ export function decoderWeightsFromGguf(
     layers,
     outputNorm: vector('output_norm.weight', 'model.norm.weight'),
     // A tied head gets its own copy laid out for multiplication: on SmolLM2's 576×49152 head,
-    // Gemm with transB over the shared gather table was over 10× slower than a MatMul copy.
+    // Gemm with transB over the shared gather table took 34 ms against 10 ms for a float32 MatMul
+    // copy in the same run.
     lmHead: linear('lm_head', [
       { name: config.tieWordEmbeddings ? 'token_embd.weight' : 'output.weight' },
     ]),
