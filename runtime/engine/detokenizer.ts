@@ -37,6 +37,9 @@ export class IncrementalDetokenizer {
 
   /** Whatever is still held when generation ends (an incomplete character decodes as U+FFFD). */
   flush(): string {
+    // A generation cancelled before its first token has nothing held (and tokenizers refuse to
+    // decode an empty list).
+    if (this.#window.length === 0) return '';
     const text = this.#decode(this.#window);
     const rest =
       text.length > this.#releasedText.length ? text.slice(this.#releasedText.length) : '';

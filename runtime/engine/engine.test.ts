@@ -278,6 +278,63 @@ describe('engine limits (tiny model)', function () {
     }
   });
 
+  it('survives a request cancelled while it still waits for a slot', async () => {
+    const engine = await engineWith({ maxBatchSize: 1, maxQueueLength: 4 });
+    try {
+      const first = new AbortController();
+      const running = await engine.generate({
+        messages: ask('Hello'),
+        maxTokens: 2000,
+        temperature: 0,
+        signal: first.signal,
+      });
+      await waitFor(() => engine.load().running === 1);
+      const waiting = new AbortController();
+      const queued = await engine.generate({
+        messages: ask('Next'),
+        maxTokens: 5,
+        signal: waiting.signal,
+      });
+      waiting.abort();
+      const result = await queued.result;
+      expect(result.finishReason).to.equal('cancelled');
+      expect(result.text).to.equal('');
+      first.abort();
+      await running.result;
+      // The engine still serves.
+      const after = await complete(engine, { messages: ask('Hi'), maxTokens: 3, temperature: 0 });
+      expect(after.result.usage.completionTokens).to.equal(3);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('admits requests into free batch slots even without a wait queue', async () => {
+    const engine = await engineWith({ maxBatchSize: 2, maxQueueLength: 0 });
+    try {
+      const [a, b] = await Promise.all([
+        complete(engine, { messages: ask('One'), maxTokens: 3, temperature: 0 }),
+        complete(engine, { messages: ask('Two'), maxTokens: 3, temperature: 0 }),
+      ]);
+      expect([a.result.usage.completionTokens, b.result.usage.completionTokens]).to.deep.equal([
+        3, 3,
+      ]);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('applies a smaller context length than the model declares', async () => {
+    const engine = await engineWith({ contextLength: 64 });
+    try {
+      expect(engine.info.contextLength).to.equal(64);
+      const error = await rejection(engine.generate({ messages: ask('word '.repeat(80)) }));
+      expect(error.code).to.equal('context_length_exceeded');
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('fails requests still running at close with unavailable, and refuses new ones', async () => {
     const engine = await engineWith();
     const generation = await engine.generate({

@@ -44,6 +44,11 @@ export interface EngineOptions {
   maxBatchSize?: number;
   /** Requests waiting for a batch slot before new ones get 'queue_full'. Default 64. */
   maxQueueLength?: number;
+  /**
+   * CONTEXT_LENGTH: a smaller context window than the model's (prompt + answer, in tokens), to
+   * bound the KV cache each sequence may grow. Larger values are capped at the model's own.
+   */
+  contextLength?: number;
   /** Prompt tokens prefilled per step, shared by all prefilling requests. Default 256. */
   prefillChunkTokens?: number;
   /** Memory for the KV caches of finished sequences, reused by requests with the same prefix. Default 256 MiB; 0 disables. */
@@ -112,7 +117,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
   const info: ModelInfo = {
     id: options.modelId ?? basename(options.modelPath),
-    contextLength: model.contextLength,
+    contextLength: Math.min(model.contextLength, options.contextLength ?? model.contextLength),
     maxTokens: settings.maxTokens,
     executionProvider: ready.executionProvider,
   };
@@ -131,7 +136,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   return new WorkerEngine(worker, info, model, codec, settings, logger);
 }
 
-type Settings = Required<Omit<EngineOptions, 'modelPath' | 'modelId' | 'modelVariant' | 'logger'>>;
+type Settings = Required<
+  Omit<EngineOptions, 'modelPath' | 'modelId' | 'modelVariant' | 'logger' | 'contextLength'>
+>;
 
 function resolveOptions(options: EngineOptions): Settings {
   const settings = {
@@ -245,7 +252,9 @@ class WorkerEngine implements Engine {
       maxTokens: this.#settings.maxTokens,
       contextLength: this.info.contextLength,
     });
-    if (this.#queued >= this.#settings.maxQueueLength) {
+    // Requests posted but not yet admitted count as queued even while slots are free, so the
+    // limit is on everything the engine holds: every batch slot plus the wait queue.
+    if (this.#queued + this.#running >= this.#maxBatchSize + this.#settings.maxQueueLength) {
       const retryAfter = queueRetryAfterSeconds(
         this.#queued,
         this.#maxBatchSize,
@@ -324,7 +333,7 @@ class WorkerEngine implements Engine {
   #onMessage(message: FromWorker): void {
     switch (message.type) {
       case 'events':
-        for (const event of message.events) this.#onEvent(event);
+        for (const event of message.events) this.#onEventSafely(event);
         return;
       case 'log':
         this.#logger[message.level](message.msg, message.fields);
@@ -341,6 +350,20 @@ class WorkerEngine implements Engine {
         return;
       default:
         return;
+    }
+  }
+
+  // A fault while handling one sequence's event fails that request, never the whole process.
+  #onEventSafely(event: SequenceEvent): void {
+    try {
+      this.#onEvent(event);
+    } catch (error) {
+      this.#logger.error('failed to handle an engine event', { id: event.id, error });
+      const pending = this.#pending.get(event.id);
+      if (!pending) return;
+      this.#post({ type: 'cancel', id: event.id });
+      pending.stream.failed(new EngineError('internal', (error as Error).message));
+      this.#settle(event.id, pending);
     }
   }
 

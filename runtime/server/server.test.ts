@@ -498,14 +498,22 @@ describe('runtime server life cycle', function () {
     }
   });
 
-  it('warns that CONTEXT_LENGTH is not applied by the engine yet', async () => {
-    const runtime = await startTestRuntime(model.dir, {
+  it('applies CONTEXT_LENGTH, and warns when it exceeds the model', async () => {
+    const smaller = await startTestRuntime(model.dir, {
       env: { CONTEXT_LENGTH: '4096', MAX_TOKENS: '1024' },
     });
-    await runtime.stop();
-    const warning = runtime.logs.find((l) => l.level === 'warn' && l.requested === 4096);
+    try {
+      expect(smaller.server.model.loadedEngine()!.info.contextLength).to.equal(4096);
+    } finally {
+      await smaller.stop();
+    }
+    const larger = await startTestRuntime(model.dir, {
+      env: { CONTEXT_LENGTH: '100000', MAX_TOKENS: '1024' },
+    });
+    await larger.stop();
+    const warning = larger.logs.find((l) => l.level === 'warn' && l.requested === 100000);
     expect(warning).to.include({
-      msg: "CONTEXT_LENGTH is not applied yet: the model's own context is used",
+      msg: "CONTEXT_LENGTH is larger than the model's context; the model's is used",
       contextLength: 8192,
     });
   });

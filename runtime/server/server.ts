@@ -102,16 +102,16 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       executionProvider: config.executionProvider,
       maxBatchSize: config.maxConcurrency,
       maxQueueLength: config.maxQueue,
+      contextLength: config.contextLength,
       logger: loggerFor('engine'),
     });
     if (stopped !== undefined) {
       await engine.close();
       throw new Error('the server stopped while the model was loading');
     }
-    if (config.contextLength !== undefined && config.contextLength !== engine.info.contextLength) {
-      // The engine takes the context length from the model and has no option to change it yet.
+    if (config.contextLength !== undefined && config.contextLength > engine.info.contextLength) {
       logger.warn(
-        `${runtimeEnv.contextLength} is not applied yet: the model's own context is used`,
+        `${runtimeEnv.contextLength} is larger than the model's context; the model's is used`,
         {
           requested: config.contextLength,
           contextLength: engine.info.contextLength,
