@@ -36,7 +36,6 @@ export {
   type ApplyReason,
 } from './apply-decision.ts';
 export { isSubset } from './subset.ts';
-export { parseQuantity, quantitiesEqual } from './quantity.ts';
 export {
   findCondition,
   isConditionTrue,

@@ -3,7 +3,7 @@
 // (defaults, status, fields other managers own), so equality would always fail; a subset test
 // catches external edits to the fields we set, and nothing else.
 
-import { quantitiesEqual } from './quantity.ts';
+import { quantitiesEqual } from '../../common/quantity.ts';
 
 /**
  * True when every field of desired is present in live with the same meaning:
