@@ -22,14 +22,19 @@ export function desiredClaim(
     ...(storage.retainOnDelete ? {} : { ownerReferences: [ownerReference(cb)] }),
   };
   const liveSize = live?.spec?.resources?.requests?.storage;
-  if (live) {
-    // Access mode and class are immutable on a claim; only the request may change, and only up.
+  if (live?.spec) {
+    // Access modes and class are immutable on a claim: repeat what it has (leaving them out of
+    // an apply would ask the server to remove them). Only the request changes, and only up.
     const grow = (parseQuantity(storage.size) ?? 0) > (parseQuantity(liveSize ?? 0) ?? 0);
     return {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       metadata,
-      spec: { resources: { requests: { storage: String(grow ? storage.size : liveSize) } } },
+      spec: {
+        accessModes: live.spec.accessModes,
+        resources: { requests: { storage: String(grow ? storage.size : liveSize) } },
+        ...(live.spec.storageClassName ? { storageClassName: live.spec.storageClassName } : {}),
+      },
     };
   }
   return {

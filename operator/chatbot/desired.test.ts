@@ -130,16 +130,20 @@ describe('desired children of a ChatBot', () => {
       storage: { size: '50Gi' },
     });
     const live = {
-      spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '100Gi' } } },
+      spec: {
+        accessModes: ['ReadWriteMany'],
+        storageClassName: 'ssd',
+        resources: { requests: { storage: '100Gi' } },
+      },
     };
-    expect(desiredClaim(cb, live)!.spec).to.deep.equal({
-      resources: { requests: { storage: '100Gi' } },
-    });
+    // The immutable fields are repeated as they are: an apply without them would remove them.
+    expect(desiredClaim(cb, live)!.spec).to.deep.equal(live.spec);
     const bigger = chatBot({
       model: { source: ggufSource, format: 'gguf' },
       storage: { size: '200Gi' },
     });
     expect(desiredClaim(bigger, live)!.spec).to.deep.equal({
+      ...live.spec,
       resources: { requests: { storage: '200Gi' } },
     });
   });

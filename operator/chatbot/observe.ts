@@ -167,10 +167,14 @@ export function observe(cb: ChatBot, observed: Observed): Observation {
 
   const generation = deployment?.metadata?.generation ?? 0;
   const updated = deployment?.status?.updatedReplicas ?? 0;
+  const available = deployment?.status?.availableReplicas ?? 0;
+  // As the Deployment itself judges it: done when every replica runs the current template and
+  // is available, and no old replica is left.
   const rolling =
     !deployment ||
     (deployment.status?.observedGeneration ?? 0) < generation ||
     updated < desired ||
+    available < desired ||
     replicas > updated;
 
   const degraded: ObservedCondition = problems.length
@@ -194,7 +198,7 @@ export function observe(cb: ChatBot, observed: Observed): Observation {
           type: 'Progressing',
           status: 'True',
           reason: 'RollingOut',
-          message: `${updated} of ${desired} replicas run the current configuration`,
+          message: `${updated} of ${desired} replicas run the current configuration, ${available} available`,
         }
       : {
           type: 'Progressing',

@@ -1,0 +1,211 @@
+// The ChatBot controller: applies the desired children of each ChatBot (only the ones that
+// differ from the cache, so an idle operator writes nothing) and reports what the pods are really
+// doing in status. Token signing keys have their own controller (signing-keys-controller.ts).
+
+import type {
+  KubernetesObject,
+  V1Deployment,
+  V1PersistentVolumeClaim,
+  V1Pod,
+} from '@kubernetes/client-node';
+import type { Logger } from '../../common/log.ts';
+import type { ChatBot, ChatBotStatus } from '../api/types.generated.ts';
+import {
+  findCondition,
+  objectKey,
+  setCondition,
+  type Condition,
+  type Informer,
+  type Manager,
+  type ResourceType,
+} from '../kit/index.ts';
+import { resources } from '../resources.ts';
+import { desiredApiKeysSecret, desiredConfigMap, desiredServiceAccount } from './desired-config.ts';
+import { desiredDeployment } from './desired-deployment.ts';
+import { desiredNetworkPolicy, desiredService, endpointOf } from './desired-network.ts';
+import { desiredAutoscaler, desiredDisruptionBudget } from './desired-scaling.ts';
+import { desiredClaim } from './desired-storage.ts';
+import { chatBotLabel, childNames, managedBy } from './names.ts';
+import { observe, type ObservedCondition } from './observe.ts';
+import { claimName, modelLocation } from './settings.ts';
+
+export interface ChatBotControllerOptions {
+  defaultRuntimeImage: string;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/** Selects every object the operator creates (children carry this label). */
+export const managedSelector = `app.kubernetes.io/managed-by=${managedBy}`;
+
+export function addChatBotController(manager: Manager, options: ChatBotControllerOptions): void {
+  const now = options.now ?? (() => new Date());
+  const informer = <T extends KubernetesObject>(resource: ResourceType) =>
+    manager.informer<T>(resource, { labelSelector: managedSelector });
+  const bots = manager.informer<ChatBot>(resources.chatBots);
+  const deployments = informer<V1Deployment>(resources.deployments);
+  const owned = {
+    deployments,
+    services: informer(resources.services),
+    serviceAccounts: informer(resources.serviceAccounts),
+    configMaps: informer(resources.configMaps),
+    secrets: informer(resources.secrets),
+    autoscalers: informer(resources.autoscalers),
+    disruptionBudgets: informer(resources.disruptionBudgets),
+    networkPolicies: informer(resources.networkPolicies),
+  };
+  // Claims kept on deletion have no owner, and pods belong to ReplicaSets: both map back to
+  // their ChatBot by label.
+  const claims = informer<V1PersistentVolumeClaim>(resources.claims);
+  const pods = informer<V1Pod>(resources.pods);
+  const byLabel = (object: KubernetesObject) => {
+    const name = object.metadata?.labels?.[chatBotLabel];
+    return name ? [`${object.metadata!.namespace}/${name}`] : [];
+  };
+  pods.addIndex('chatbot', byLabel);
+
+  manager.addController<ChatBot>({
+    name: 'chatbot',
+    for: bots,
+    owns: Object.values(owned),
+    watches: [
+      { informer: claims, map: byLabel },
+      { informer: pods, map: byLabel },
+    ],
+    reconcile: async (key) => {
+      const cb = bots.get(key);
+      // Deleted: the garbage collector removes the owned children. Nothing to retry.
+      if (!cb) return undefined;
+      // Being deleted: the operator holds no finalizer, so there is nothing left for it to do.
+      if (cb.metadata.deletionTimestamp) return undefined;
+
+      const ns = cb.metadata.namespace!;
+      const names = childNames(cb.metadata.name!);
+      const live = <T extends KubernetesObject>(inf: Informer<T>, name: string) =>
+        inf.get(`${ns}/${name}`);
+      const liveDeployment = live(deployments, names.deployment);
+      const liveClaim = live(claims, claimName(cb));
+      const apply = (
+        resource: ResourceType,
+        desired: KubernetesObject,
+        current?: KubernetesObject,
+      ) => manager.client.applyIfChanged(resource, desired, current);
+
+      await apply(
+        resources.serviceAccounts,
+        desiredServiceAccount(cb),
+        live(owned.serviceAccounts, names.serviceAccount),
+      );
+      await apply(
+        resources.configMaps,
+        desiredConfigMap(cb),
+        live(owned.configMaps, names.configMap),
+      );
+      await apply(
+        resources.secrets,
+        desiredApiKeysSecret(cb),
+        live(owned.secrets, names.apiKeysSecret),
+      );
+      const claim = desiredClaim(cb, liveClaim);
+      if (claim) await apply(resources.claims, claim, liveClaim);
+      await apply(resources.services, desiredService(cb), live(owned.services, names.service));
+      await apply(
+        resources.deployments,
+        desiredDeployment(cb, {
+          defaultRuntimeImage: options.defaultRuntimeImage,
+          live: liveDeployment,
+        }),
+        liveDeployment,
+      );
+      await applyOrDelete(
+        manager,
+        resources.autoscalers,
+        desiredAutoscaler(cb),
+        live(owned.autoscalers, names.autoscaler),
+      );
+      await applyOrDelete(
+        manager,
+        resources.disruptionBudgets,
+        desiredDisruptionBudget(cb),
+        live(owned.disruptionBudgets, names.disruptionBudget),
+      );
+      await applyOrDelete(
+        manager,
+        resources.networkPolicies,
+        desiredNetworkPolicy(cb),
+        live(owned.networkPolicies, names.networkPolicy),
+      );
+
+      const observation = observe(cb, {
+        deployment: liveDeployment,
+        pods: pods.byIndex('chatbot', key),
+        claim: liveClaim,
+      });
+      const status: ChatBotStatus = {
+        observedGeneration: cb.metadata.generation,
+        conditions: conditionsFor(cb, observation.conditions, now()),
+        replicas: observation.replicas,
+        readyReplicas: observation.readyReplicas,
+        endpoint: endpointOf(cb),
+        modelPath: modelLocation(cb).path,
+      };
+      const wrote = await manager.client.applyStatusIfChanged(resources.chatBots, cb, status);
+      if (wrote)
+        await recordTransitions(manager, cb, status.conditions as Condition[], options.logger);
+      // Every change that matters (children, pods, claims) wakes this key; no polling.
+      return undefined;
+    },
+  });
+}
+
+/** An optional child: applied when desired, deleted when it exists but no longer is. */
+async function applyOrDelete(
+  manager: Manager,
+  resource: ResourceType,
+  desired: KubernetesObject | undefined,
+  live: KubernetesObject | undefined,
+): Promise<void> {
+  if (desired) {
+    await manager.client.applyIfChanged(resource, desired, live);
+  } else if (live) {
+    const { name, namespace, uid } = live.metadata!;
+    // The uid precondition never deletes a same-named object created after our read.
+    await manager.client.delete(resource, { name: name!, namespace }, { preconditions: { uid } });
+  }
+}
+
+function conditionsFor(cb: ChatBot, observed: ObservedCondition[], now: Date): Condition[] {
+  let conditions = (cb.status?.conditions ?? []) as Condition[];
+  for (const c of observed) {
+    conditions = setCondition(
+      conditions,
+      { ...c, observedGeneration: cb.metadata.generation },
+      now,
+    );
+  }
+  return conditions;
+}
+
+/** Events for the transitions a person should hear about: readiness and degradation. */
+async function recordTransitions(
+  manager: Manager,
+  cb: ChatBot,
+  next: Condition[],
+  logger: Logger,
+): Promise<void> {
+  const before = (cb.status?.conditions ?? []) as Condition[];
+  for (const type of ['Ready', 'Degraded'] as const) {
+    const was = findCondition(before, type);
+    const is = findCondition(next, type);
+    if (!is || (was?.status === is.status && was.reason === is.reason)) continue;
+    const bad =
+      (type === 'Ready' && is.status !== 'True') || (type === 'Degraded' && is.status === 'True');
+    logger.info('condition changed', {
+      chatbot: objectKey(cb),
+      type,
+      status: is.status,
+      reason: is.reason,
+    });
+    await manager.events.record(cb, bad ? 'Warning' : 'Normal', is.reason, is.message);
+  }
+}

@@ -1,0 +1,93 @@
+// The operator's options, from flags (the chart's container args) or the environment (local runs).
+
+import { parseArgs } from 'node:util';
+import { parseLevel, type Level } from '../common/log.ts';
+
+export interface OperatorOptions {
+  /** Namespaces to watch; undefined watches all. */
+  namespaces?: string[];
+  /** The namespace of the leader-election Lease, or false to run without leader election. */
+  leaderElection: false | { namespace: string };
+  healthPort: number;
+  logLevel: Level;
+  /** Runtime image of ChatBots that do not name one. */
+  runtimeImage: string;
+}
+
+export const usage = `usage: npm run operator -- [options]   (or the operator image's entrypoint)
+
+  --namespaces <a,b>           namespaces to watch (default: all)        env WATCH_NAMESPACES
+  --leader-elect <true|false>  elect a leader through a Lease (default: true) env LEADER_ELECT
+  --lease-namespace <ns>       where the Lease lives (default: $POD_NAMESPACE) env POD_NAMESPACE
+  --health-port <port>         /healthz, /readyz, /metrics (default: 8080) env HEALTH_PORT
+  --log-level <level>          debug, info, warn or error (default: info)  env LOG_LEVEL
+  --runtime-image <image>      runtime image for ChatBots without spec.runtime.image
+                               (default: ghcr.io/clawbot/runtime:<operator version>) env RUNTIME_IMAGE
+
+Connects to the cluster through $KUBECONFIG, ~/.kube/config, or the in-cluster service account.`;
+
+export class OptionsError extends Error {}
+
+export function parseOptions(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  version: string,
+): OperatorOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        namespaces: { type: 'string' },
+        'leader-elect': { type: 'string' },
+        'lease-namespace': { type: 'string' },
+        'health-port': { type: 'string' },
+        'log-level': { type: 'string' },
+        'runtime-image': { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    throw new OptionsError((err as Error).message);
+  }
+  const namespacesText = values.namespaces ?? env.WATCH_NAMESPACES ?? '';
+  const namespaces = namespacesText
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+
+  const elect = (values['leader-elect'] ?? env.LEADER_ELECT ?? 'true').toLowerCase();
+  if (elect !== 'true' && elect !== 'false') {
+    throw new OptionsError(`--leader-elect must be true or false, not "${elect}"`);
+  }
+  const leaseNamespace = values['lease-namespace'] ?? env.POD_NAMESPACE;
+  if (elect === 'true' && !leaseNamespace) {
+    throw new OptionsError(
+      'leader election needs the namespace of its Lease: set --lease-namespace (or POD_NAMESPACE), ' +
+        'or run a single operator with --leader-elect=false',
+    );
+  }
+
+  const portText = values['health-port'] ?? env.HEALTH_PORT ?? '8080';
+  const healthPort = Number(portText);
+  if (!Number.isInteger(healthPort) || healthPort < 0 || healthPort > 65535) {
+    throw new OptionsError(
+      `--health-port must be a port number (0 picks a free one), not "${portText}"`,
+    );
+  }
+
+  let logLevel: Level;
+  try {
+    logLevel = parseLevel(values['log-level'] ?? env.LOG_LEVEL);
+  } catch (err) {
+    throw new OptionsError((err as Error).message);
+  }
+
+  return {
+    namespaces: namespaces.length ? namespaces : undefined,
+    leaderElection: elect === 'true' ? { namespace: leaseNamespace! } : false,
+    healthPort,
+    logLevel,
+    runtimeImage:
+      values['runtime-image'] ?? env.RUNTIME_IMAGE ?? `ghcr.io/clawbot/runtime:${version}`,
+  };
+}
