@@ -31,6 +31,7 @@ const manager = new Manager({
   namespaces: options.namespaces,
   leaderElection: options.leaderElection,
   healthPort: options.healthPort,
+  relistPeriodMs: options.relistPeriodMs,
   logger: log,
 });
 addChatBotController(manager, { defaultRuntimeImage: options.runtimeImage, logger: log });

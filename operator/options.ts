@@ -1,6 +1,7 @@
 // The operator's options, from flags (the chart's container args) or the environment (local runs).
 
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../common/duration.ts';
 import { parseLevel, type Level } from '../common/log.ts';
 
 export interface OperatorOptions {
@@ -12,6 +13,8 @@ export interface OperatorOptions {
   logLevel: Level;
   /** Runtime image of ChatBots that do not name one. */
   runtimeImage: string;
+  /** How often informers list everything again (a safety net for missed watch events). */
+  relistPeriodMs: number;
 }
 
 export const usage = `usage: npm run operator -- [options]   (or the operator image's entrypoint)
@@ -23,6 +26,7 @@ export const usage = `usage: npm run operator -- [options]   (or the operator im
   --log-level <level>          debug, info, warn or error (default: info)  env LOG_LEVEL
   --runtime-image <image>      runtime image for ChatBots without spec.runtime.image
                                (default: ghcr.io/clawbot/runtime:<operator version>) env RUNTIME_IMAGE
+  --relist-period <duration>   list everything again this often (default: 15m) env RELIST_PERIOD
 
 Connects to the cluster through $KUBECONFIG, ~/.kube/config, or the in-cluster service account.`;
 
@@ -44,6 +48,7 @@ export function parseOptions(
         'health-port': { type: 'string' },
         'log-level': { type: 'string' },
         'runtime-image': { type: 'string' },
+        'relist-period': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -82,7 +87,17 @@ export function parseOptions(
     throw new OptionsError((err as Error).message);
   }
 
+  const relistText = values['relist-period'] ?? env.RELIST_PERIOD ?? '15m';
+  let relistPeriodMs: number;
+  try {
+    relistPeriodMs = parseDuration(relistText);
+  } catch (err) {
+    throw new OptionsError(`--relist-period: ${(err as Error).message}`);
+  }
+  if (relistPeriodMs < 1000) throw new OptionsError('--relist-period must be at least 1s');
+
   return {
+    relistPeriodMs,
     namespaces: namespaces.length ? namespaces : undefined,
     leaderElection: elect === 'true' ? { namespace: leaseNamespace! } : false,
     healthPort,

@@ -12,6 +12,7 @@ import type { Logger } from '../../common/log.ts';
 import type { ChatBot, ChatBotStatus } from '../api/types.generated.ts';
 import {
   findCondition,
+  NotLeaderError,
   objectKey,
   setCondition,
   type Condition,
@@ -85,11 +86,23 @@ export function addChatBotController(manager: Manager, options: ChatBotControlle
         inf.get(`${ns}/${name}`);
       const liveDeployment = live(deployments, names.deployment);
       const liveClaim = live(claims, claimName(cb));
-      const apply = (
+      // Each child is written on its own: one the API server refuses (say, a claim whose storage
+      // class cannot grow) must not hold back the others. Failures are reported, then retried.
+      const failures: string[] = [];
+      const apply = async (
         resource: ResourceType,
-        desired: KubernetesObject,
-        current?: KubernetesObject,
-      ) => manager.client.applyIfChanged(resource, desired, current);
+        desired: KubernetesObject | undefined,
+        current: KubernetesObject | undefined,
+      ) => {
+        try {
+          if (desired) await manager.client.applyIfChanged(resource, desired, current);
+          else await deleteChild(manager, resource, current);
+        } catch (err) {
+          if (err instanceof NotLeaderError) throw err;
+          const name = desired?.metadata?.name ?? current?.metadata?.name;
+          failures.push(`${resource.kind} ${name}: ${(err as Error).message}`);
+        }
+      };
 
       await apply(
         resources.serviceAccounts,
@@ -117,20 +130,17 @@ export function addChatBotController(manager: Manager, options: ChatBotControlle
         }),
         liveDeployment,
       );
-      await applyOrDelete(
-        manager,
+      await apply(
         resources.autoscalers,
         desiredAutoscaler(cb),
         live(owned.autoscalers, names.autoscaler),
       );
-      await applyOrDelete(
-        manager,
+      await apply(
         resources.disruptionBudgets,
         desiredDisruptionBudget(cb),
         live(owned.disruptionBudgets, names.disruptionBudget),
       );
-      await applyOrDelete(
-        manager,
+      await apply(
         resources.networkPolicies,
         desiredNetworkPolicy(cb),
         live(owned.networkPolicies, names.networkPolicy),
@@ -140,6 +150,7 @@ export function addChatBotController(manager: Manager, options: ChatBotControlle
         deployment: liveDeployment,
         pods: pods.byIndex('chatbot', key),
         claim: liveClaim,
+        applyFailures: failures,
       });
       const status: ChatBotStatus = {
         observedGeneration: cb.metadata.generation,
@@ -152,26 +163,24 @@ export function addChatBotController(manager: Manager, options: ChatBotControlle
       const wrote = await manager.client.applyStatusIfChanged(resources.chatBots, cb, status);
       if (wrote)
         await recordTransitions(manager, cb, status.conditions as Condition[], options.logger);
+      // Retried with backoff; the status already says what failed.
+      if (failures.length) throw new Error(failures.join('; '));
       // Every change that matters (children, pods, claims) wakes this key; no polling.
       return undefined;
     },
   });
 }
 
-/** An optional child: applied when desired, deleted when it exists but no longer is. */
-async function applyOrDelete(
+/** An optional child no longer wanted (autoscaler, budget, policy): deleted if it exists. */
+async function deleteChild(
   manager: Manager,
   resource: ResourceType,
-  desired: KubernetesObject | undefined,
   live: KubernetesObject | undefined,
 ): Promise<void> {
-  if (desired) {
-    await manager.client.applyIfChanged(resource, desired, live);
-  } else if (live) {
-    const { name, namespace, uid } = live.metadata!;
-    // The uid precondition never deletes a same-named object created after our read.
-    await manager.client.delete(resource, { name: name!, namespace }, { preconditions: { uid } });
-  }
+  if (!live) return;
+  const { name, namespace, uid } = live.metadata!;
+  // The uid precondition never deletes a same-named object created after our read.
+  await manager.client.delete(resource, { name: name!, namespace }, { preconditions: { uid } });
 }
 
 function conditionsFor(cb: ChatBot, observed: ObservedCondition[], now: Date): Condition[] {

@@ -24,8 +24,11 @@ export function desiredClaim(
   const liveSize = live?.spec?.resources?.requests?.storage;
   if (live?.spec) {
     // Access modes and class are immutable on a claim: repeat what it has (leaving them out of
-    // an apply would ask the server to remove them). Only the request changes, and only up.
-    const grow = (parseQuantity(storage.size) ?? 0) > (parseQuantity(liveSize ?? 0) ?? 0);
+    // an apply would ask the server to remove them). Only the request changes, only up, and only
+    // once the claim is bound (the API server refuses to resize an unbound claim).
+    const grow =
+      live.status?.phase === 'Bound' &&
+      (parseQuantity(storage.size) ?? 0) > (parseQuantity(liveSize ?? 0) ?? 0);
     return {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',

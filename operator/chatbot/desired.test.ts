@@ -135,6 +135,7 @@ describe('desired children of a ChatBot', () => {
         storageClassName: 'ssd',
         resources: { requests: { storage: '100Gi' } },
       },
+      status: { phase: 'Bound' },
     };
     // The immutable fields are repeated as they are: an apply without them would remove them.
     expect(desiredClaim(cb, live)!.spec).to.deep.equal(live.spec);
@@ -145,6 +146,11 @@ describe('desired children of a ChatBot', () => {
     expect(desiredClaim(bigger, live)!.spec).to.deep.equal({
       ...live.spec,
       resources: { requests: { storage: '200Gi' } },
+    });
+    // An unbound claim cannot be resized yet: it keeps its request until it is bound.
+    const pending = { ...live, status: { phase: 'Pending' } };
+    expect(desiredClaim(bigger, pending)!.spec!.resources).to.deep.equal({
+      requests: { storage: '100Gi' },
     });
   });
 

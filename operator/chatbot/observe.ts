@@ -22,6 +22,8 @@ export interface Observed {
   deployment?: V1Deployment;
   pods: V1Pod[];
   claim?: V1PersistentVolumeClaim;
+  /** Children the operator could not write in this reconcile, with the API server's reason. */
+  applyFailures?: string[];
 }
 
 export interface Observation {
@@ -154,6 +156,12 @@ export function observe(cb: ChatBot, observed: Observed): Observation {
   const readyReplicas = deployment?.status?.readyReplicas ?? 0;
   const desired = deployment?.spec?.replicas ?? 0;
   const problems = [...podProblems(cb, pods), ...storageProblems(cb, observed.claim)];
+  if (observed.applyFailures?.length) {
+    problems.unshift({
+      reason: 'ApplyFailed',
+      message: `the operator could not update ${observed.applyFailures.join('; ')}`,
+    });
+  }
 
   const stalled = deployment?.status?.conditions?.find(
     (c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded',

@@ -45,11 +45,26 @@ export class ControlPlane {
   readonly state: ClusterState;
   readonly binaries: Binaries;
   readonly dir: string;
+  private readonly restartApi: () => Promise<void>;
 
-  private constructor(state: ClusterState, binaries: Binaries, dir: string) {
+  private constructor(
+    state: ClusterState,
+    binaries: Binaries,
+    dir: string,
+    restartApi: () => Promise<void>,
+  ) {
     this.state = state;
     this.binaries = binaries;
     this.dir = dir;
+    this.restartApi = restartApi;
+  }
+
+  /**
+   * Stops kube-apiserver and starts it again on the same port, as an upgrade or a crash would:
+   * clients see their connections and watches drop. Resolves once it is ready again.
+   */
+  restartApiServer(): Promise<void> {
+    return this.restartApi();
   }
 
   get kubeconfig(): string {
@@ -135,7 +150,7 @@ export class ControlPlane {
       await waitUntilReady(etcd, () => httpOk(`${etcdUrl}/health`), 30_000);
 
       state.server = `https://127.0.0.1:${apiPort}`;
-      const apiserver = await launch('kube-apiserver', binaries.kubeApiserver, [
+      const apiserverArgs = [
         `--etcd-servers=${etcdUrl}`,
         `--cert-dir=${join(dir, 'pki')}`,
         `--tls-cert-file=${pki.servingCertFile}`,
@@ -154,8 +169,12 @@ export class ControlPlane {
         `--service-account-issuer=${state.server}/`,
         `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
         `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
-      ]);
-      await waitUntilReady(apiserver, () => apiOk(state.server, pki, '/readyz'), 90_000);
+      ];
+      const startApiserver = async () => {
+        const apiserver = await launch('kube-apiserver', binaries.kubeApiserver, apiserverArgs);
+        await waitUntilReady(apiserver, () => apiOk(state.server, pki, '/readyz'), 90_000);
+      };
+      await startApiserver();
 
       await writeFile(state.kubeconfig, kubeconfigYaml(state.server, pki), { mode: 0o600 });
       const controllerManager = await launch(
@@ -180,7 +199,13 @@ export class ControlPlane {
         `control plane "${options.name}" ready at ${state.server} in ` +
           `${((Date.now() - started) / 1000).toFixed(1)}s`,
       );
-      return new ControlPlane(state, binaries, dir);
+      const restartApi = async () => {
+        const old = state.processes.filter((p) => p.name === 'kube-apiserver');
+        await terminate(old);
+        state.processes = state.processes.filter((p) => !old.includes(p));
+        await startApiserver();
+      };
+      return new ControlPlane(state, binaries, dir, restartApi);
     } catch (err) {
       await terminate([...launched].reverse().map((p) => p.record));
       throw err;

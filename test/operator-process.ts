@@ -1,0 +1,88 @@
+// Runs the real operator (`node operator/main.ts`) as a child process against the test control
+// plane, as `npm run operator` would, and reads its metrics.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { repoRoot } from '../tools/cluster/paths.ts';
+import type { TestCluster } from './cluster.ts';
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  port: number;
+  logs: Array<Record<string, unknown>>;
+  /** The value of one Prometheus series, 0 when absent. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** Write requests (POST, PUT, PATCH, DELETE) counted by rest_client_requests_total. */
+  writes(options?: { includeLeaseRenewals?: boolean }): Promise<number>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startOperator(
+  cluster: TestCluster,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<OperatorProcess> {
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'operator/main.ts'), '--health-port=0', ...args],
+    {
+      env: { ...process.env, KUBECONFIG: cluster.kubeconfig, LOG_LEVEL: 'debug', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const logs: Array<Record<string, unknown>> = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      try {
+        const record = JSON.parse(line) as Record<string, unknown>;
+        logs.push(record);
+        if (record.msg === 'serving /healthz, /readyz and /metrics') resolve(record.port as number);
+      } catch {
+        logs.push({ msg: line });
+      }
+    });
+    void exited.then((code) =>
+      reject(
+        new Error(
+          `the operator exited (${code}) before serving:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`,
+        ),
+      ),
+    );
+  });
+
+  const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const series = (text: string, name: string) =>
+    text
+      .split('\n')
+      .filter((line) => line.startsWith(name + '{') || line.startsWith(name + ' '))
+      .map((line) => {
+        const labels = Object.fromEntries(
+          [...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]),
+        );
+        return { labels, value: Number(line.slice(line.lastIndexOf(' ') + 1)) };
+      });
+
+  return {
+    child,
+    port,
+    logs,
+    async metric(name, labels = {}) {
+      return series(await scrape(), name)
+        .filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+        .reduce((sum, s) => sum + s.value, 0);
+    },
+    async writes(options = {}) {
+      const methods = ['POST', 'PATCH', 'DELETE', ...(options.includeLeaseRenewals ? ['PUT'] : [])];
+      const all = series(await scrape(), 'rest_client_requests_total');
+      return all
+        .filter((s) => methods.includes(s.labels.method!))
+        .reduce((sum, s) => sum + s.value, 0);
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
