@@ -6,112 +6,17 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { repoRoot } from '../../tools/cluster/paths.ts';
 import { sleep } from '../../tools/cluster/processes.ts';
+import { repoRoot } from '../../tools/cluster/paths.ts';
 import { testCluster, type TestCluster } from '../cluster.ts';
 import { installCrds } from '../crds.ts';
 import { startOperator, type OperatorProcess } from '../operator-process.ts';
+import { bindClaim, eventually, kube, markReady } from '../kube.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${what}: not within ${timeoutMs / 1000}s${last ? ` (last error: ${String(last)})` : ''}`,
-      );
-    }
-    await sleep(100);
-  }
-}
-
-export function kube(cluster: TestCluster, namespace: string) {
-  const get = async (kind: string, name: string): Promise<Json | undefined> => {
-    try {
-      return JSON.parse(
-        await cluster.kubectl(['get', '-n', namespace, kind, name, '-o', 'json']),
-      ) as Json;
-    } catch (err) {
-      if (/NotFound/.test((err as Error).message)) return undefined;
-      throw err;
-    }
-  };
-  return {
-    get,
-    apply: (object: unknown) =>
-      cluster.kubectl(['apply', '-n', namespace, '-f', '-'], JSON.stringify(object)),
-    patch: (kind: string, name: string, patch: unknown, extra: string[] = []) =>
-      cluster.kubectl([
-        'patch',
-        '-n',
-        namespace,
-        kind,
-        name,
-        '--type=merge',
-        '-p',
-        JSON.stringify(patch),
-        ...extra,
-      ]),
-    delete: (kind: string, name: string) =>
-      cluster.kubectl(['delete', '-n', namespace, kind, name, '--wait=false']),
-    kubectl: (args: string[], input?: string) => cluster.kubectl(['-n', namespace, ...args], input),
-  };
-}
-
 const condition = (cb: Json | undefined, type: string) =>
   (cb?.status?.conditions as Json[] | undefined)?.find((c) => c.type === type);
-
-/** What a kubelet reports for a pod whose containers started and passed their probes. */
-export async function markReady(k: ReturnType<typeof kube>, pod: string): Promise<void> {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  await k.kubectl([
-    'patch',
-    'pod',
-    pod,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({
-      status: {
-        phase: 'Running',
-        conditions: [
-          { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
-          { type: 'Initialized', status: 'True', lastTransitionTime: now },
-          { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
-          { type: 'Ready', status: 'True', lastTransitionTime: now },
-        ],
-      },
-    }),
-  ]);
-}
-
-/** What the PV controller reports once it has bound a claim to a volume. */
-async function bindClaim(k: ReturnType<typeof kube>, claim: string, size: string): Promise<void> {
-  const live = await eventually(`claim ${claim}`, () => k.get('pvc', claim));
-  await k.kubectl([
-    'patch',
-    'pvc',
-    claim,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({
-      status: { phase: 'Bound', capacity: { storage: size }, accessModes: live.spec.accessModes },
-    }),
-  ]);
-}
 
 async function productionSample(): Promise<Json> {
   return parse(await readFile(join(repoRoot, 'samples/chatbot-production.yaml'), 'utf8')) as Json;
