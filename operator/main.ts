@@ -3,6 +3,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import packageJson from '../package.json' with { type: 'json' };
 import { createLogger } from '../common/log.ts';
+import { addApiKeyController } from './apikey/controller.ts';
 import { addChatBotController } from './chatbot/controller.ts';
 import { addSigningKeysController } from './chatbot/signing-keys-controller.ts';
 import { Manager, runUntilSignalled } from './kit/index.ts';
@@ -36,6 +37,7 @@ const manager = new Manager({
 });
 addChatBotController(manager, { defaultRuntimeImage: options.runtimeImage, logger: log });
 addSigningKeysController(manager, { logger: log });
+addApiKeyController(manager, { logger: log });
 log.info('starting', {
   version,
   cluster: kubeConfig.getCurrentCluster()?.server,
