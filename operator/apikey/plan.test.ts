@@ -10,7 +10,7 @@ import { apiKeySpec } from '../api/apikey.ts';
 import { withDefaults } from '../api/defaults.ts';
 import type { ApiKey, ApiKeySpec } from '../api/types.generated.ts';
 import { chatBot } from '../chatbot/fixtures.ts';
-import { finalizer, planApiKey, rotateAnnotation, type Step } from './plan.ts';
+import { finalizer, planApiKey, retiredRecordMs, rotateAnnotation, type Step } from './plan.ts';
 import type { ApiKeyWorld, IssuedKey, StagedKey } from './world.ts';
 
 const hour = 3600_000;
@@ -188,9 +188,14 @@ describe('ApiKey planner', () => {
     settle(m);
     requestRotation(m, 'r1');
     settle(m);
-    m.now = new Date(m.now.getTime() + 49 * hour);
-    expect(settle(m)).to.deep.equal(['deliver', 'publish', 'status']);
+    m.now = new Date(m.now.getTime() + 48 * hour + 60_000);
+    expect(settle(m)).to.deep.equal(['deliver']);
     expect(m.consumer.previous).to.equal(undefined);
+    // The verifier keeps the retired key's record a little longer (the runtime already refuses
+    // it), so clients hear "rotated out" rather than "unknown key".
+    expect(m.entry!.keys).to.have.length(2);
+    m.now = new Date(m.now.getTime() + retiredRecordMs);
+    expect(settle(m)).to.deep.equal(['publish', 'status']);
     expect(m.entry!.keys).to.have.length(1);
     expect(m.apiKey.status!.keys).to.have.length(1);
   });

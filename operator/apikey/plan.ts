@@ -132,15 +132,14 @@ function planSteadyState(world: ApiKeyWorld): Step {
   const { consumer, now } = world;
   const t = now.getTime();
   const entry = world.entry ?? rebuiltEntry(world);
-  const stillWorking = live(entry.keys, now);
   // After the grace period the consumer lets go of the old key first, the verifier second.
   const previous = consumer.previous;
-  if (previous && !stillWorking.some((k) => k.keyId === previous.keyId && k.state !== 'Revoked')) {
+  if (previous && !entry.keys.some((k) => k.keyId === previous.keyId && usable(k, now))) {
     return { kind: 'deliver', current: consumer.current };
   }
   const desired: ApiKeyVerifier = {
     ...specFields(world),
-    keys: stillWorking.map((k) => rehashed(world, k)),
+    keys: live(entry.keys, now).map((k) => rehashed(world, k)),
   };
   if (!sameEntry(world.entry, desired)) return { kind: 'publish', entry: desired };
 
@@ -150,7 +149,9 @@ function planSteadyState(world: ApiKeyWorld): Step {
   const moments = [
     renewalTime(world, current).getTime(),
     ...desired.keys.flatMap((k) =>
-      k.state === 'Retiring' && k.retireAfter ? [Date.parse(k.retireAfter)] : [],
+      k.state === 'Retiring' && k.retireAfter
+        ? [Date.parse(k.retireAfter), Date.parse(k.retireAfter) + retiredRecordMs]
+        : [],
     ),
     ...desired.keys.flatMap((k) => (k.state === 'Revoked' ? [Date.parse(k.notAfter)] : [])),
   ].filter((m) => m > t);
@@ -213,14 +214,30 @@ function rehashed(world: ApiKeyWorld, key: VerifierKey): VerifierKey {
   return material ? { ...key, hash: world.hash!(material.key) } : key;
 }
 
-/** Keys that still matter: not past their retirement, revoked ones until they would have expired. */
+/**
+ * How long the verifier keeps a retired key's record past its retirement. The runtime refuses the
+ * key from retireAfter on by itself; the record only lets it tell the client "rotated out" rather
+ * than "unknown key" for a while.
+ */
+export const retiredRecordMs = 10 * 60_000;
+
+/** Keys the verifier keeps: retired ones briefly, revoked ones until they would have expired. */
 function live(keys: VerifierKey[], now: Date): VerifierKey[] {
   const t = now.getTime();
   return keys.filter((k) => {
-    if (k.state === 'Retiring') return !k.retireAfter || Date.parse(k.retireAfter) > t;
+    if (k.state === 'Retiring')
+      return !k.retireAfter || Date.parse(k.retireAfter) + retiredRecordMs > t;
     if (k.state === 'Revoked') return Date.parse(k.notAfter) > t;
     return true;
   });
+}
+
+/** Keys a client may still present: the active one, and retiring ones inside their grace period. */
+function usable(key: VerifierKey, now: Date): boolean {
+  if (key.state === 'Active') return true;
+  return (
+    key.state === 'Retiring' && (!key.retireAfter || Date.parse(key.retireAfter) > now.getTime())
+  );
 }
 
 function withoutRetire(key: VerifierKey): VerifierKey {
