@@ -26,7 +26,7 @@ import {
   verifierFileName,
 } from '../common/runtime-secrets.ts';
 import { createAuth, principalOf } from '../runtime/auth/index.ts';
-import { writeLikeKubelet } from '../runtime/auth/kubelet-volume.ts';
+import { writeLikeKubelet } from '../tools/local-pod/kubelet-volume.ts';
 import { startServer } from '../runtime/auth/test-server.ts';
 import { percentile, runLoad, type LoadSpec } from './http-load.ts';
 

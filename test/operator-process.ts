@@ -11,6 +11,8 @@ export interface OperatorProcess {
   child: ChildProcess;
   port: number;
   logs: Array<Record<string, unknown>>;
+  /** Resolves with the exit code when the process ends, however it ends. */
+  exit: Promise<number | null>;
   /** The value of one Prometheus series, 0 when absent. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   /** Write requests (POST, PUT, PATCH, DELETE) counted by rest_client_requests_total. */
@@ -68,6 +70,7 @@ export async function startOperator(
     child,
     port,
     logs,
+    exit: exited,
     async metric(name, labels = {}) {
       return series(await scrape(), name)
         .filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))

@@ -88,11 +88,15 @@ export const apiKeySpec: Schema = object(
       'RateLimitSpec',
       'Per-key request limit; above it clients get 429 with Retry-After and an alert can fire.',
       {
-        requestsPerMinute: integer('Requests per minute across all replicas of the ChatBot.', {
-          default: 1000,
-          minimum: 1,
-          maximum: 10000000,
-        }),
+        requestsPerMinute: integer(
+          'Requests per minute one key may make. Each runtime replica enforces it on the requests ' +
+            'it serves (429 with Retry-After beyond it); the alert rule sums across replicas.',
+          {
+            default: 1000,
+            minimum: 1,
+            maximum: 10000000,
+          },
+        ),
       },
       { default: {} },
     ),

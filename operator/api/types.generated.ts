@@ -270,7 +270,7 @@ export interface RotationSpec {
 
 /** Per-key request limit; above it clients get 429 with Retry-After and an alert can fire. */
 export interface RateLimitSpec {
-  /** Requests per minute across all replicas of the ChatBot. */
+  /** Requests per minute one key may make. Each runtime replica enforces it on the requests it serves (429 with Retry-After beyond it); the alert rule sums across replicas. */
   requestsPerMinute: number;
 }
 

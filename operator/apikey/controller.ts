@@ -105,7 +105,7 @@ export function addApiKeyController(manager: Manager, options: ApiKeyControllerO
           ...(step.kind === 'status' ? { why: step.why } : {}),
         });
         await executeStep(step, apiKey, manager.client, fromServer);
-        failpoint(`apikey:${step.kind}`);
+        failpoint(step.kind === 'status' ? `apikey:status:${step.why}` : `apikey:${step.kind}`);
         // Plan the next step from the server, not the cache, which may not show our write yet.
         get = fromServer;
         const fresh: ApiKey | undefined = await manager.client.get<ApiKey>(

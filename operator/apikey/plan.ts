@@ -18,6 +18,9 @@ export const rotateAnnotation = 'clawbot.dev/rotate';
 /** The runtime accepts tokens up to this long past expiry (clock skew). */
 const clockToleranceMs = 60_000;
 
+/** Why status is written: part of failpoint names (apikey:status:<why>) and of the logs. */
+export type StatusWhy = 'waiting' | 'revoked' | 'rotation-started' | 'rotation-committed' | 'sync';
+
 export type Step =
   | { kind: 'add-finalizer' }
   | { kind: 'drop-verifier-entry' }
@@ -27,7 +30,7 @@ export type Step =
   | { kind: 'publish'; entry: ApiKeyVerifier }
   /** current undefined: withdraw the key material (revocation). */
   | { kind: 'deliver'; current?: IssuedKey; previous?: IssuedKey }
-  | { kind: 'status'; status: ApiKeyStatus; why: string }
+  | { kind: 'status'; status: ApiKeyStatus; why: StatusWhy }
   /** Nothing to write; look again at revisitAt (the next rotation or retirement), if any. */
   | { kind: 'done'; revisitAt?: Date };
 
@@ -46,7 +49,7 @@ export function planApiKey(world: ApiKeyWorld): Step {
   if (!finalizers.includes(finalizer)) return { kind: 'add-finalizer' };
 
   const waiting = (reason: string, message: string): Step =>
-    statusStep(world, { ready: { status: 'False', reason, message } }, reason);
+    statusStep(world, { ready: { status: 'False', reason, message } }, 'waiting');
   if (!world.chatBot) {
     return waiting(
       'ChatBotNotFound',
@@ -89,7 +92,7 @@ function planRotation(world: ApiKeyWorld, staged: StagedKey): Step {
   // Committed already (the operator stopped before cleaning up): only the staged Secret is left.
   if (status.currentKeyId === staged.keyId) return { kind: 'unstage' };
   if (!isCondition(status.conditions, 'Rotating', 'True')) {
-    return statusStep(world, { rotating: true }, 'rotation started');
+    return statusStep(world, { rotating: true }, 'rotation-started');
   }
   const published = world.entry?.keys.find((k) => k.keyId === staged.keyId);
   if (published?.state !== 'Active') return { kind: 'publish', entry: rotatedEntry(world, staged) };
@@ -101,7 +104,7 @@ function planRotation(world: ApiKeyWorld, staged: StagedKey): Step {
       world.entry?.keys.some((k) => k.keyId === outgoing.keyId && k.state === 'Retiring');
     return { kind: 'deliver', current: staged, previous: keepsWorking ? outgoing : undefined };
   }
-  return statusStep(world, { commit: staged }, 'rotation committed');
+  return statusStep(world, { commit: staged }, 'rotation-committed');
 }
 
 function planRevocation(world: ApiKeyWorld): Step {
@@ -143,7 +146,7 @@ function planSteadyState(world: ApiKeyWorld): Step {
   };
   if (!sameEntry(world.entry, desired)) return { kind: 'publish', entry: desired };
 
-  const step = statusStep(world, {}, 'status out of date');
+  const step = statusStep(world, {}, 'sync');
   if (step.kind === 'status') return step;
   const current = currentKey(world)!;
   const moments = [
@@ -292,7 +295,7 @@ interface StatusChange {
 }
 
 /** The status the world calls for, as a step; 'done' when the live status already says it. */
-function statusStep(world: ApiKeyWorld, change: StatusChange, why: string): Step {
+function statusStep(world: ApiKeyWorld, change: StatusChange, why: StatusWhy): Step {
   const { apiKey, now } = world;
   const live = apiKey.status ?? {};
   const generation = apiKey.metadata.generation;

@@ -10,7 +10,7 @@ import {
 } from '../../common/runtime-secrets.ts';
 import { readAuthConfig } from './config.ts';
 import { KeyStore } from './key-store.ts';
-import { writeLikeKubelet } from './kubelet-volume.ts';
+import { writeLikeKubelet } from '../../tools/local-pod/kubelet-volume.ts';
 import { type Reply, TestChatBot } from './test-chatbot.ts';
 
 /** Polls until `done` holds for a reply; returns the elapsed milliseconds. */

@@ -25,7 +25,7 @@ import {
 } from '../../common/runtime-secrets.ts';
 import { httpErrorHandler } from '../http-errors.ts';
 import { type Auth, createAuth, principalOf } from './index.ts';
-import { writeLikeKubelet } from './kubelet-volume.ts';
+import { writeLikeKubelet } from '../../tools/local-pod/kubelet-volume.ts';
 import { startServer, type RunningServer } from './test-server.ts';
 
 export interface Reply {

@@ -1,5 +1,6 @@
-// Test support: writes a directory the way the kubelet updates a mounted Secret, so hot reload
-// is tested against the real sequence of filesystem operations:
+// Writes a directory the way the kubelet updates a mounted Secret or ConfigMap (tests of hot
+// reload, and the local pod runner that stands in for a kubelet), so readers see the real
+// sequence of filesystem operations:
 //   1. the new content goes into a fresh hidden directory ..<timestamp>.<n>
 //   2. a symlink ..data_tmp pointing at it is renamed over ..data (the atomic switch)
 //   3. each visible name is a symlink to ..data/<name>; names no longer present are removed
