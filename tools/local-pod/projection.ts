@@ -2,7 +2,8 @@
 // every change is written with the kubelet's atomic `..data` switch, so the runtime's hot reload
 // sees exactly what it sees in a pod (only faster: the kubelet takes up to a minute or so).
 
-import { KubeConfig, Watch } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node';
 import { writeLikeKubelet } from './kubelet-volume.ts';
 
 export interface Projection {
