@@ -1,13 +1,10 @@
 // One real control plane per test run, started on first use and shared; every test works in a
 // namespace of its own, so tests never see each other's objects.
 
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { commandFor } from '../tools/cluster/command.ts';
 import { ControlPlane } from '../tools/cluster/control-plane.ts';
-
-const run = promisify(execFile);
 
 export interface TestCluster {
   controlPlane: ControlPlane;
@@ -39,21 +36,6 @@ async function start(): Promise<TestCluster> {
   const kc = new KubeConfig();
   kc.loadFromFile(controlPlane.kubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
-  const env = { ...process.env, KUBECONFIG: controlPlane.kubeconfig };
-  const tool = (binary: string) => async (args: string[], input?: string) => {
-    const child = run(binary, args, { env, maxBuffer: 64 * 1024 * 1024 });
-    if (input !== undefined) {
-      child.child.stdin?.end(input);
-    }
-    try {
-      return (await child).stdout;
-    } catch (err) {
-      const e = err as { stderr?: string; message: string };
-      throw new Error(`${binary.split('/').pop()} ${args.join(' ')}: ${e.stderr || e.message}`, {
-        cause: err,
-      });
-    }
-  };
   return {
     controlPlane,
     kubeconfig: controlPlane.kubeconfig,
@@ -63,7 +45,7 @@ async function start(): Promise<TestCluster> {
       await core.createNamespace({ body: { metadata: { name } } });
       return name;
     },
-    kubectl: tool(controlPlane.binaries.kubectl),
-    helm: tool(controlPlane.binaries.helm),
+    kubectl: commandFor(controlPlane.binaries.kubectl, controlPlane.kubeconfig),
+    helm: commandFor(controlPlane.binaries.helm, controlPlane.kubeconfig),
   };
 }
