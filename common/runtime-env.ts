@@ -22,6 +22,13 @@ export const runtimeEnv = {
   /** Most requests waiting for a batch slot (beyond: 429). */
   maxQueue: 'MAX_QUEUE',
   logLevel: 'LOG_LEVEL',
+  /**
+   * Sampling for requests that do not choose their own: the model author's recommendation, when
+   * the model folder's generation_config.json does not carry it (a GGUF import cannot know it).
+   */
+  defaultTemperature: 'DEFAULT_TEMPERATURE',
+  defaultTopP: 'DEFAULT_TOP_P',
+  defaultTopK: 'DEFAULT_TOP_K',
   /** Standalone mode: this key is accepted at /api/auth. */
   apiKey: 'API_KEY',
   /** Lifetime of tokens from /api/auth, a duration ("24h"). */

@@ -116,6 +116,21 @@ describe('engine (tiny model)', function () {
     expect(result.usage.completionTokens).to.be.lessThan(40);
   });
 
+  it('samples by the configured defaults when a request sets none', async () => {
+    const greedyByDefault = await engineWith({ samplingDefaults: { temperature: 0 } });
+    try {
+      const request = { messages: ask('Pick at random'), maxTokens: 20 };
+      const runs = await Promise.all(
+        [1, 2, 3].map((seed) => complete(greedyByDefault, { ...request, seed })),
+      );
+      expect(new Set(runs.map((r) => r.result.text)).size, 'greedy ignores the seed').to.equal(1);
+      const greedy = await complete(engine, { ...request, temperature: 0 });
+      expect(runs[0]!.result.text).to.equal(greedy.result.text);
+    } finally {
+      await greedyByDefault.close();
+    }
+  });
+
   it('reproduces sampled output for the same seed', async () => {
     const request = {
       messages: ask('Pick at random'),

@@ -44,6 +44,8 @@ export interface EngineOptions {
   maxBatchSize?: number;
   /** Requests waiting for a batch slot before new ones get 'queue_full'. Default 64. */
   maxQueueLength?: number;
+  /** Sampling for requests that set none, over the model's generation_config.json. */
+  samplingDefaults?: { temperature?: number; topP?: number; topK?: number };
   /**
    * CONTEXT_LENGTH: a smaller context window than the model's (prompt + answer, in tokens), to
    * bound the KV cache each sequence may grow. Larger values are capped at the model's own.
@@ -81,7 +83,11 @@ const UNAVAILABLE_RETRY_SECONDS = 5;
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const logger = options.logger ?? createLogger('engine');
   const settings = resolveOptions(options);
-  const model = await readModelFolder(options.modelPath, options.modelVariant);
+  const folder = await readModelFolder(options.modelPath, options.modelVariant);
+  const model = {
+    ...folder,
+    samplingDefaults: { ...folder.samplingDefaults, ...options.samplingDefaults },
+  };
   const codec = createChatCodec(model);
   const config: WorkerConfig = {
     onnxPath: model.onnxPath,
@@ -137,7 +143,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 }
 
 type Settings = Required<
-  Omit<EngineOptions, 'modelPath' | 'modelId' | 'modelVariant' | 'logger' | 'contextLength'>
+  Omit<
+    EngineOptions,
+    'modelPath' | 'modelId' | 'modelVariant' | 'logger' | 'contextLength' | 'samplingDefaults'
+  >
 >;
 
 function resolveOptions(options: EngineOptions): Settings {

@@ -94,6 +94,8 @@ describe('readServerConfig', () => {
       CONVERSATION_LOG: 'yes',
       CONVERSATION_LOG_RETENTION: '0s',
       CONVERSATION_LOG_MAX_BYTES: 'lots',
+      DEFAULT_TEMPERATURE: '3',
+      DEFAULT_TOP_P: 'high',
     });
     const expected = [
       /^MODEL_PATH is not set: set it to the folder of an ONNX model/,
@@ -104,12 +106,24 @@ describe('readServerConfig', () => {
       /^MAX_CONCURRENCY="1.5": must be a whole number from 1 to 1024$/,
       /^MAX_QUEUE="-1": must be a whole number from 0 to 100000$/,
       /^LOG_LEVEL="verbose": unknown log level "verbose": use one of debug, info, warn, error$/,
+      /^DEFAULT_TEMPERATURE="3": must be a number from 0 to 2$/,
+      /^DEFAULT_TOP_P="high": must be a number from 0 to 1$/,
       /^CONVERSATION_LOG="yes": must be "true" or "false"$/,
       /^CONVERSATION_LOG_RETENTION="0s": must be a positive duration/,
       /^CONVERSATION_LOG_MAX_BYTES="lots": must be a positive byte count/,
     ];
     expect(problems).to.have.length(expected.length);
     expected.forEach((pattern, i) => expect(problems[i]).to.match(pattern));
+  });
+
+  it('reads the sampling defaults a model author recommends', () => {
+    const config = readServerConfig({
+      MODEL_PATH: '/m',
+      DEFAULT_TEMPERATURE: '0.2',
+      DEFAULT_TOP_P: '0.9',
+    });
+    expect(config.samplingDefaults).to.deep.equal({ temperature: 0.2, topP: 0.9 });
+    expect(readServerConfig({ MODEL_PATH: '/m' }).samplingDefaults).to.deep.equal({});
   });
 
   it('refuses one port for both listeners, and answers longer than the context', () => {

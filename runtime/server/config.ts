@@ -31,6 +31,8 @@ export interface ServerConfig {
   maxConcurrency: number;
   maxQueue: number;
   logLevel: Level;
+  /** Overrides the model's own sampling defaults (generation_config.json) where set. */
+  samplingDefaults: { temperature?: number; topP?: number; topK?: number };
   conversationLog: ConversationLogConfig;
 }
 
@@ -82,6 +84,11 @@ export function readServerConfig(env: Environment): ServerConfig {
     return n;
   };
   const port = integer(0, 65535);
+  const decimal = (min: number, max: number) => (value: string) => {
+    const n = /^[0-9]*\.?[0-9]+$/.test(value) ? Number(value) : NaN;
+    if (!(n >= min && n <= max)) throw new Error(`must be a number from ${min} to ${max}`);
+    return n;
+  };
 
   const modelPath = text(runtimeEnv.modelPath);
   if (modelPath === undefined) {
@@ -117,6 +124,11 @@ export function readServerConfig(env: Environment): ServerConfig {
     ),
     maxQueue: check(runtimeEnv.maxQueue, integer(0, 100_000), serverDefaults.maxQueue),
     logLevel: check(runtimeEnv.logLevel, (value) => parseLevel(value), 'info'),
+    samplingDefaults: dropUndefined({
+      temperature: check(runtimeEnv.defaultTemperature, decimal(0, 2), undefined),
+      topP: check(runtimeEnv.defaultTopP, decimal(0, 1), undefined),
+      topK: check(runtimeEnv.defaultTopK, integer(0, 1_000_000), undefined),
+    }),
     conversationLog: {
       enabled: check(runtimeEnv.conversationLog, boolean, true),
       dir:
@@ -169,4 +181,8 @@ function byteCount(value: string): number {
     throw new Error('must be a positive byte count such as "10737418240" or "10Gi"');
   }
   return bytes;
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

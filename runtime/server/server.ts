@@ -103,6 +103,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       maxBatchSize: config.maxConcurrency,
       maxQueueLength: config.maxQueue,
       contextLength: config.contextLength,
+      samplingDefaults: config.samplingDefaults,
       logger: loggerFor('engine'),
     });
     if (stopped !== undefined) {
