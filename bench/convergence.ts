@@ -14,6 +14,7 @@ import { startOperator, type OperatorProcess } from '../test/operator-process.ts
 import { applyChatBots } from './chatbot-apply.ts';
 import { ConvergenceWatch } from './convergence-watch.ts';
 import { snapshot, type Method, type OperatorSnapshot } from './operator-metrics.ts';
+import { openSockets } from './process-sockets.ts';
 import { progress } from './progress.ts';
 
 export interface Convergence {
@@ -27,6 +28,8 @@ export interface Convergence {
   writes: Partial<Record<Method, number>>;
   /** 1-minute load average when the clock started and when it stopped. */
   load: [number, number];
+  /** The most sockets the working process held open, sampled every 5 s. */
+  maxOpenSockets: number;
 }
 
 const convergeTimeoutMs = 30 * 60_000;
@@ -61,7 +64,8 @@ async function converged(
   count: number,
   started: number,
   worker: { child: ChildProcess; exitIsFailure: (code: number | null) => boolean },
-): Promise<{ seconds: number; childrenSeconds: number }> {
+): Promise<{ seconds: number; childrenSeconds: number; maxOpenSockets: number }> {
+  let maxOpenSockets = 0;
   let onExit: (code: number | null) => void = () => {};
   const died = new Promise<never>((_, reject) => {
     onExit = (code) => {
@@ -69,10 +73,13 @@ async function converged(
     };
     worker.child.once('exit', onExit);
   });
-  const timer = setInterval(() => {
+  const timer = setInterval(async () => {
     const c = watch.counts();
+    const sockets = (await openSockets(worker.child.pid!)) ?? 0;
+    maxOpenSockets = Math.max(maxOpenSockets, sockets);
     progress(
-      `${who}: ${c.converged}/${count} converged, ${c.withChildren}/${count} with all children`,
+      `${who}: ${c.converged}/${count} converged, ${c.withChildren}/${count} with all children, ` +
+        `${sockets} sockets open`,
     );
   }, 5000);
   try {
@@ -93,6 +100,7 @@ async function converged(
   return {
     seconds: (last((p) => p.convergedAt) - started) / 1000,
     childrenSeconds: (last((p) => p.childrenAt) - started) / 1000,
+    maxOpenSockets,
   };
 }
 
@@ -154,12 +162,12 @@ export async function convergeWithOperator(
 export async function convergeWithBareLoop(
   cluster: TestCluster,
   kube: KubeClient,
-  options: { count: number; runtimeImage: string },
+  options: { count: number; runtimeImage: string; transport: 'kit' | 'reused' },
 ): Promise<Convergence> {
   const { namespace, watch } = await unreconciledChatBots(
     cluster,
     kube,
-    'bench-bare',
+    `bench-bare-${options.transport}`,
     options.count,
   );
   try {
@@ -167,7 +175,7 @@ export async function convergeWithBareLoop(
     const started = performance.now();
     const child = spawn(
       process.execPath,
-      [join(repoRoot, 'bench/bare-apply.ts'), namespace, options.runtimeImage],
+      [join(repoRoot, 'bench/bare-apply.ts'), namespace, options.runtimeImage, options.transport],
       {
         env: { ...process.env, KUBECONFIG: cluster.kubeconfig },
         stdio: ['ignore', 'pipe', 'inherit'],

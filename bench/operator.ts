@@ -2,13 +2,14 @@
 // the end), measured four ways:
 // 1. apply → all children, one ChatBot at a time (the acceptance target is 2 s);
 // 2. time for many ChatBots to converge, against a bare loop that writes the same objects with the
-//    operator's concurrency and nothing else (the practical limit of this machine);
+//    operator's concurrency and nothing else (the practical limit of this machine), once through
+//    the kit's transport as the operator uses it and once with connections reused;
 // 3. the operator's memory with them all;
 // 4. its API requests per idle minute, with the default relist period and a short one.
 // The real operator process runs (`node operator/main.ts`, --leader-elect=false, watching only
 // the namespace of its phase). Progress goes to stderr, the table to stdout, JSON to a file.
 //
-// Settings (environment): BENCH_CHATBOTS (1000), BENCH_ROUNDS of operator and bare loop (2),
+// Settings (environment): BENCH_CHATBOTS (1000), BENCH_ROUNDS of operator and bare loops (2),
 // BENCH_SAMPLES latency samples (30),
 // BENCH_IDLE_SECONDS per idle window (120), BENCH_SHORT_RELIST (10s),
 // BENCH_JSON (<tmpdir>/clawbot-bench-operator.json).
@@ -55,9 +56,18 @@ const operatorArgs = ['--leader-elect=false', `--runtime-image=${runtimeImage}`]
 const targetMs = 2000;
 const podsTimeoutMs = 20 * 60_000;
 
+type Phase = 'bare' | 'bareReused' | 'operator';
+
+const phaseNames: Record<Phase, string> = {
+  bare: 'bare loop, kit transport',
+  bareReused: 'bare loop, connections reused',
+  operator: 'operator',
+};
+
 interface Round {
-  first: 'bare' | 'operator';
+  order: Phase[];
   bare: Convergence;
+  bareReused: Convergence;
   operator: OperatorConvergence;
 }
 
@@ -102,36 +112,40 @@ async function main(): Promise<void> {
     const rounds: Round[] = [];
     let chatBot = { children: 0, replicas: 0 };
     for (let round = 1; round <= settings.rounds; round++) {
-      // Which goes first alternates, so a drift in the machine's load falls on both; the last
-      // round ends with the operator, which stays up for the idle windows.
-      const first = (settings.rounds - round) % 2 === 0 ? 'bare' : 'operator';
-      let bare: Convergence | undefined;
-      let operator: OperatorConvergence | undefined;
-      for (const phase of first === 'bare' ? ['bare', 'operator'] : ['operator', 'bare']) {
-        progress(`round ${round}/${settings.rounds}, ${phase}: ${settings.chatBots} ChatBots`);
+      // The order reverses every round, so a drift in the machine's load falls on all phases
+      // alike; the last round ends with the operator, which stays up for the idle windows.
+      const forward: Phase[] = ['bare', 'bareReused', 'operator'];
+      const order = (settings.rounds - round) % 2 === 0 ? forward : forward.toReversed();
+      const results: Partial<Omit<Round, 'order'>> = {};
+      for (const phase of order) {
+        progress(
+          `round ${round}/${settings.rounds}, ${phaseNames[phase]}: ${settings.chatBots} ChatBots`,
+        );
         let namespace: string;
-        if (phase === 'bare') {
-          bare = await convergeWithBareLoop(cluster, kube, {
-            count: settings.chatBots,
-            runtimeImage,
-          });
-          namespace = bare.namespace;
-        } else {
+        if (phase === 'operator') {
           const converged = await convergeWithOperator(cluster, kube, {
             count: settings.chatBots,
             operatorArgs,
           });
-          operator = converged.result;
-          namespace = operator.namespace;
+          results.operator = converged.result;
+          namespace = converged.result.namespace;
           if (round === settings.rounds) idleOperator = converged.op;
           else await converged.op.stop();
+        } else {
+          const bare = await convergeWithBareLoop(cluster, kube, {
+            count: settings.chatBots,
+            runtimeImage,
+            transport: phase === 'bare' ? 'kit' : 'reused',
+          });
+          results[phase] = bare;
+          namespace = bare.namespace;
         }
         load[`round ${round} ${phase}`] = loadavg()[0]!;
         chatBot = await shapeOf(client, namespace);
         // The controller-manager's pods for this phase's Deployments must not load the next one.
         await waitForPods(client, namespace, settings.chatBots * chatBot.replicas, podsTimeoutMs);
       }
-      rounds.push({ first, bare: bare!, operator: operator! });
+      rounds.push({ order, ...(results as Omit<Round, 'order'>) });
     }
 
     const idle: IdleWindow[] = [];
@@ -223,7 +237,9 @@ function report(r: Results): void {
   const loads = Object.entries(r.load)
     .map(([phase, l]) => `${phase} ${l.toFixed(1)}`)
     .join(', ');
-  const chatBotsInAll = r.latency.length + 2 * r.rounds.length * r.settings.chatBots;
+  const chatBotsInAll =
+    r.latency.length +
+    r.rounds.reduce((n, round) => n + round.order.length, 0) * r.settings.chatBots;
   console.log(
     `operator benchmark: node ${r.machine.node}, ${r.machine.cpus} x ${r.machine.cpuModel}, ` +
       `Kubernetes ${r.machine.kubernetes} control plane (etcd, kube-apiserver, ` +
@@ -279,25 +295,37 @@ function report(r: Results): void {
   const perChatBot = (c: Convergence, method: Method) =>
     ((c.writes[method] ?? 0) / c.chatBots).toFixed(1);
   table(
-    ['round', 'seconds', 'children s', ...writeMethods.map((m) => `${m}/bot`), 'load 1m'],
+    [
+      'round',
+      'seconds',
+      'children s',
+      ...writeMethods.map((m) => `${m}/bot`),
+      'max sockets',
+      'load 1m',
+    ],
     r.rounds.flatMap((round, i) =>
-      (round.first === 'bare' ? (['bare', 'operator'] as const) : (['operator', 'bare'] as const))
-        .map((phase) => [phase, round[phase]] as const)
-        .map(([phase, c]) => [
-          `${i + 1} ${phase === 'bare' ? 'bare apply loop' : 'operator'}`,
+      round.order.map((phase) => {
+        const c = round[phase];
+        return [
+          `${i + 1} ${phaseNames[phase]}`,
           c.seconds.toFixed(1),
           c.childrenSeconds.toFixed(1),
           ...writeMethods.map((m) => perChatBot(c, m)),
+          String(c.maxOpenSockets),
           `${c.load[0].toFixed(1)} -> ${c.load[1].toFixed(1)}`,
-        ]),
+        ];
+      }),
     ),
   );
-  const ratios = r.rounds.map((round) => round.operator.seconds / round.bare.seconds);
+  const ratios = (phase: Phase) => {
+    const each = r.rounds.map((round) => round.operator.seconds / round[phase].seconds);
+    return `${each.map((x) => x.toFixed(2)).join(', ')} (median ${median(each).toFixed(2)})`;
+  };
   const startups = r.rounds.map((round) => round.operator.startupSeconds.toFixed(1));
   console.log(
-    `   operator / bare loop, by round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; ` +
-      `median ${median(ratios).toFixed(2)}. Operator start-up (spawn -> caches synced): ` +
-      `${startups.join(', ')} s.\n`,
+    `   operator / ${phaseNames.bare}, by round: ${ratios('bare')}\n` +
+      `   operator / ${phaseNames.bareReused}, by round: ${ratios('bareReused')}\n` +
+      `   operator start-up (spawn -> caches synced): ${startups.join(', ')} s\n`,
   );
 
   console.log('3. memory (RSS)');
