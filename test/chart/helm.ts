@@ -1,7 +1,6 @@
 // The chart run through the real helm binary without a cluster (lint, template), and the
 // rendered objects parsed for assertions.
 
-import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -23,27 +22,23 @@ export function helm(args: string[]): Promise<string> {
   return helmCommand.then((run) => run(args));
 }
 
-/** A values file for `helm -f` (JSON is YAML). */
-export async function valuesFile(values: Json): Promise<string> {
-  const file = join(await mkdtemp(join(tmpdir(), 'clawbot-values-')), 'values.yaml');
-  await writeFile(file, JSON.stringify(values));
-  return file;
-}
+/** helm arguments setting these values, one --set-json per top-level value (no files). */
+export const withValues = (args: string[], values: Json): string[] => [
+  ...args,
+  ...Object.entries(values).flatMap(([key, value]) => [
+    '--set-json',
+    `${key}=${JSON.stringify(value)}`,
+  ]),
+];
 
 /** The objects `helm template` renders for these values, in release `release` of `namespace`. */
 export async function render(
   values: Json = {},
   { release = 'clawbot', namespace = 'clawbot-system' } = {},
 ): Promise<Json[]> {
-  const out = await helm([
-    'template',
-    release,
-    chartDir,
-    '--namespace',
-    namespace,
-    '-f',
-    await valuesFile(values),
-  ]);
+  const out = await helm(
+    withValues(['template', release, chartDir, '--namespace', namespace], values),
+  );
   return parseAllDocuments(out)
     .map((doc) => doc.toJSON() as Json | null)
     .filter((object): object is Json => object !== null);

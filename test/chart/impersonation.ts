@@ -3,8 +3,7 @@
 // client-node and kubectl send as the Impersonate-User header). The API server then authorizes
 // every request as the account, with the groups it would have (system:serviceaccounts, …).
 
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { TestCluster } from '../cluster.ts';
@@ -14,13 +13,17 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 export const serviceAccountUser = (namespace: string, name: string) =>
   `system:serviceaccount:${namespace}:${name}`;
 
-/** Writes a kubeconfig acting as `user` and returns its path. */
-export async function impersonatingKubeconfig(cluster: TestCluster, user: string): Promise<string> {
+/** Writes a kubeconfig acting as `user` into `dir` and returns its path. */
+export async function impersonatingKubeconfig(
+  cluster: TestCluster,
+  user: string,
+  dir: string,
+): Promise<string> {
   const config = parse(await readFile(cluster.kubeconfig, 'utf8')) as Json;
   const context = (config.contexts as Json[]).find((c) => c.name === config['current-context'])!;
   const entry = (config.users as Json[]).find((u) => u.name === context.context.user)!;
   entry.user.as = user;
-  const file = join(await mkdtemp(join(tmpdir(), 'clawbot-as-')), 'kubeconfig');
+  const file = join(dir, `${user.replace(/[^\w-]/g, '_')}.kubeconfig`);
   await writeFile(file, stringify(config), { mode: 0o600 });
   return file;
 }

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
 import { testCluster, type TestCluster } from '../cluster.ts';
 import { eventually, kube } from '../kube.ts';
-import { chartDir, valuesFile } from './helm.ts';
+import { chartDir, withValues } from './helm.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -23,8 +23,8 @@ describe('chart: helm install and upgrade (real API server)', function () {
   let moreBots: string;
   let k: ReturnType<typeof kube>;
 
-  const helm = async (command: 'install' | 'upgrade', values: Json) =>
-    cluster.helm([command, release, chartDir, '-n', system, '-f', await valuesFile(values)]);
+  const helm = (command: 'install' | 'upgrade', values: Json) =>
+    cluster.helm(withValues([command, release, chartDir, '-n', system], values));
   const deployment = () => k.get('deployment', fullname);
   const args = async () => (await deployment())!.spec.template.spec.containers[0].args as string[];
   const uid = async (kind: string, name: string, namespace?: string) => {

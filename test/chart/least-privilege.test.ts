@@ -4,6 +4,9 @@
 // for every single verb of those rules, rules without just that verb make it fail on exactly that
 // verb (the API server's 403 in its log names it).
 
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AuthorizationV1Api, KubeConfig, type V1PolicyRule } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { KubeClient } from '../../operator/kit/index.ts';
@@ -12,7 +15,7 @@ import { installCrds } from '../crds.ts';
 import { eventually, kube } from '../kube.ts';
 import { startOperator, type OperatorProcess } from '../operator-process.ts';
 import { convergeChatBotAndApiKey } from './converge.ts';
-import { chartDir, valuesFile } from './helm.ts';
+import { chartDir, withValues } from './helm.ts';
 import { impersonatingKubeconfig, serviceAccountUser } from './impersonation.ts';
 import {
   grantName,
@@ -47,18 +50,12 @@ interface Outcome {
 describe("chart RBAC: exactly the operator's verbs (real operator as the chart's ServiceAccount)", function () {
   this.timeout(900_000);
   let cluster: TestCluster;
+  /** The impersonating kubeconfigs (they hold the admin's client key): removed afterwards. */
+  let kubeconfigs: string;
 
   const install = async (release: string, values: Json): Promise<Installed> => {
     const namespace = await cluster.namespace('lp-system');
-    await cluster.helm([
-      'install',
-      release,
-      chartDir,
-      '-n',
-      namespace,
-      '-f',
-      await valuesFile(values),
-    ]);
+    await cluster.helm(withValues(['install', release, chartDir, '-n', namespace], values));
     const name = `${release}-clawbot-operator`;
     const deployment = (await kube(cluster, namespace).get('deployment', name))!;
     const container = deployment.spec.template.spec.containers[0] as Json;
@@ -74,7 +71,7 @@ describe("chart RBAC: exactly the operator's verbs (real operator as the chart's
     const user = serviceAccountUser(installed.namespace, installed.serviceAccount);
     const args = installed.args.filter((a) => !a.startsWith('--health-port='));
     const operator = await startOperator(cluster, args, {
-      KUBECONFIG: await impersonatingKubeconfig(cluster, user),
+      KUBECONFIG: await impersonatingKubeconfig(cluster, user, kubeconfigs),
       // What the downward API gives the chart's pods.
       POD_NAMESPACE: installed.namespace,
     });
@@ -115,12 +112,16 @@ describe("chart RBAC: exactly the operator's verbs (real operator as the chart's
   before(async () => {
     cluster = await testCluster();
     await installCrds(cluster);
+    kubeconfigs = await mkdtemp(join(tmpdir(), 'clawbot-as-'));
   });
+
+  after(() => rm(kubeconfigs, { recursive: true, force: true }));
 
   it("the impersonating kubeconfig makes the operator's client act as the ServiceAccount", async () => {
     const namespace = await cluster.namespace('lp-whoami');
     const kc = new KubeConfig();
-    kc.loadFromFile(await impersonatingKubeconfig(cluster, serviceAccountUser(namespace, 'op')));
+    const user = serviceAccountUser(namespace, 'op');
+    kc.loadFromFile(await impersonatingKubeconfig(cluster, user, kubeconfigs));
     const review = await new KubeClient(kc).request<Json>({
       method: 'POST',
       path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',

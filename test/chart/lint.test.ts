@@ -2,7 +2,7 @@
 // (warnings fail too).
 
 import { expect } from 'chai';
-import { chartDir, helm, valuesFile } from './helm.ts';
+import { chartDir, helm, withValues } from './helm.ts';
 
 describe('chart: helm lint', function () {
   this.timeout(120_000);
@@ -13,13 +13,13 @@ describe('chart: helm lint', function () {
   });
 
   it('passes --strict with namespaces listed and all monitoring on', async () => {
-    const values = await valuesFile({
+    const values = {
       watchNamespaces: ['team-a', 'team-b'],
       metrics: { serviceMonitor: { enabled: true }, podMonitor: { enabled: true } },
       prometheusRule: { enabled: true },
       dashboard: { enabled: true },
-    });
-    const out = await helm(['lint', '--strict', chartDir, '-f', values]);
+    };
+    const out = await helm(withValues(['lint', '--strict', chartDir], values));
     expect(out).to.match(/1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 });

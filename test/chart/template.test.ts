@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import packageJson from '../../package.json' with { type: 'json' };
 import { parseOptions } from '../../operator/options.ts';
-import { chartDir, helm, only, render, valuesFile } from './helm.ts';
+import { chartDir, helm, only, render, withValues } from './helm.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -224,8 +224,8 @@ describe('chart: helm template', function () {
   });
 
   describe('values.schema.json', () => {
-    const refused = async (values: Json) =>
-      failureOf(helm(['template', 'x', chartDir, '-f', await valuesFile(values)]));
+    const refused = (values: Json) =>
+      failureOf(helm(withValues(['template', 'x', chartDir], values)));
 
     it('refuses bad values, naming the value and what is allowed', async () => {
       expect(await refused({ logLevel: 'verbose' })).to.match(
