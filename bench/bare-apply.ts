@@ -2,11 +2,10 @@
 // ChatBot of a namespace it writes what the operator writes for a new ChatBot, as fast as it can,
 // with the operator's concurrency: one worker for what the chatbot controller writes (the
 // children, server-side applied, then the status) and one for what the signing-keys controller
-// writes (the keys Secret, created). Its transport is the kit's KubeClient, either exactly as the
-// operator uses it ("kit") or with connections reused ("reused", see reused-connection.ts).
+// writes (the keys Secret, created). Its transport is the kit's KubeClient, as the operator's.
 // Run as a child process of bench/operator.ts:
 //
-//   KUBECONFIG=… node bench/bare-apply.ts <namespace> <runtime image> <kit|reused>
+//   KUBECONFIG=… node bench/bare-apply.ts <namespace> <runtime image>
 //
 // It prints one JSON line when done: { seconds, chatBots, writes: { PATCH, POST } }.
 
@@ -26,15 +25,14 @@ import { pepperFor, planSigningKeys } from '../operator/chatbot/signing-keys.ts'
 import { KubeClient, ObjectClient, setCondition, type Condition } from '../operator/kit/index.ts';
 import { resources } from '../operator/resources.ts';
 import { desiredChildren } from './chatbot-children.ts';
-import { ConnectionReusingKubeConfig } from './reused-connection.ts';
 
-const [namespace, runtimeImage, transport] = process.argv.slice(2);
-if (!namespace || !runtimeImage || (transport !== 'kit' && transport !== 'reused')) {
-  console.error('usage: node bench/bare-apply.ts <namespace> <runtime image> <kit|reused>');
+const [namespace, runtimeImage] = process.argv.slice(2);
+if (!namespace || !runtimeImage) {
+  console.error('usage: node bench/bare-apply.ts <namespace> <runtime image>');
   process.exit(2);
 }
 
-const kubeConfig = transport === 'kit' ? new KubeConfig() : new ConnectionReusingKubeConfig();
+const kubeConfig = new KubeConfig();
 kubeConfig.loadFromDefault();
 const client = new ObjectClient(new KubeClient(kubeConfig));
 const started = performance.now();

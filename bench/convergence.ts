@@ -162,12 +162,12 @@ export async function convergeWithOperator(
 export async function convergeWithBareLoop(
   cluster: TestCluster,
   kube: KubeClient,
-  options: { count: number; runtimeImage: string; transport: 'kit' | 'reused' },
+  options: { count: number; runtimeImage: string },
 ): Promise<Convergence> {
   const { namespace, watch } = await unreconciledChatBots(
     cluster,
     kube,
-    `bench-bare-${options.transport}`,
+    'bench-bare',
     options.count,
   );
   try {
@@ -175,7 +175,7 @@ export async function convergeWithBareLoop(
     const started = performance.now();
     const child = spawn(
       process.execPath,
-      [join(repoRoot, 'bench/bare-apply.ts'), namespace, options.runtimeImage, options.transport],
+      [join(repoRoot, 'bench/bare-apply.ts'), namespace, options.runtimeImage],
       {
         env: { ...process.env, KUBECONFIG: cluster.kubeconfig },
         stdio: ['ignore', 'pipe', 'inherit'],

@@ -2,8 +2,8 @@
 // the end), measured four ways:
 // 1. apply → all children, one ChatBot at a time (the acceptance target is 2 s);
 // 2. time for many ChatBots to converge, against a bare loop that writes the same objects with the
-//    operator's concurrency and nothing else (the practical limit of this machine), once through
-//    the kit's transport as the operator uses it and once with connections reused;
+//    operator's concurrency and the operator's transport, and nothing else (the practical limit
+//    of this machine);
 // 3. the operator's memory with them all;
 // 4. its API requests per idle minute, with the default relist period and a short one.
 // The real operator process runs (`node operator/main.ts`, --leader-elect=false, watching only
@@ -40,7 +40,6 @@ import { measureIdleWindow, waitUntilQuiet, type IdleWindow } from './idle-reque
 import { methods, type Method, type OperatorSnapshot } from './operator-metrics.ts';
 import { residentBytes } from './process-memory.ts';
 import { progress } from './progress.ts';
-import { widenServiceRange } from './service-range.ts';
 
 const settings = {
   chatBots: Number(process.env.BENCH_CHATBOTS ?? 1000),
@@ -56,18 +55,16 @@ const operatorArgs = ['--leader-elect=false', `--runtime-image=${runtimeImage}`]
 const targetMs = 2000;
 const podsTimeoutMs = 20 * 60_000;
 
-type Phase = 'bare' | 'bareReused' | 'operator';
+type Phase = 'bare' | 'operator';
 
 const phaseNames: Record<Phase, string> = {
-  bare: 'bare loop, kit transport',
-  bareReused: 'bare loop, connections reused',
+  bare: 'bare loop',
   operator: 'operator',
 };
 
 interface Round {
   order: Phase[];
   bare: Convergence;
-  bareReused: Convergence;
   operator: OperatorConvergence;
 }
 
@@ -93,7 +90,6 @@ async function main(): Promise<void> {
   try {
     const kube = new KubeClient(cluster.kc);
     const client = new ObjectClient(kube);
-    await widenServiceRange(client);
     await installCrds(cluster);
     const crdsEstablishedAt = performance.now();
 
@@ -114,7 +110,7 @@ async function main(): Promise<void> {
     for (let round = 1; round <= settings.rounds; round++) {
       // The order reverses every round, so a drift in the machine's load falls on all phases
       // alike; the last round ends with the operator, which stays up for the idle windows.
-      const forward: Phase[] = ['bare', 'bareReused', 'operator'];
+      const forward: Phase[] = ['bare', 'operator'];
       const order = (settings.rounds - round) % 2 === 0 ? forward : forward.toReversed();
       const results: Partial<Omit<Round, 'order'>> = {};
       for (const phase of order) {
@@ -135,9 +131,8 @@ async function main(): Promise<void> {
           const bare = await convergeWithBareLoop(cluster, kube, {
             count: settings.chatBots,
             runtimeImage,
-            transport: phase === 'bare' ? 'kit' : 'reused',
           });
-          results[phase] = bare;
+          results.bare = bare;
           namespace = bare.namespace;
         }
         load[`round ${round} ${phase}`] = loadavg()[0]!;
@@ -324,7 +319,6 @@ function report(r: Results): void {
   const startups = r.rounds.map((round) => round.operator.startupSeconds.toFixed(1));
   console.log(
     `   operator / ${phaseNames.bare}, by round: ${ratios('bare')}\n` +
-      `   operator / ${phaseNames.bareReused}, by round: ${ratios('bareReused')}\n` +
       `   operator start-up (spawn -> caches synced): ${startups.join(', ')} s\n`,
   );
 

@@ -4,7 +4,8 @@
 // - counts requests by method and status code (rest_client_requests_total, as client-go);
 // - refuses writes while writesAllowed() says no (a process that lost its lease stops writing at
 //   once, even in the middle of a reconcile);
-// - bounds each request with a timeout unless the caller brought its own signal.
+// - bounds each request with a timeout unless the caller brought its own signal;
+// - keeps one connection pool (see PooledAuthentication).
 // A client-node middleware cannot do this: its post hook does not see which request a response
 // answers, nor requests that failed without a response.
 
@@ -19,6 +20,7 @@ import {
   type HttpMethod,
   type KubeConfig,
   type ResponseContext,
+  type SecurityAuthentication,
 } from '@kubernetes/client-node';
 import { ApiError, ConflictError, NotLeaderError } from './errors.ts';
 import { restClientRequests } from './metrics.ts';
@@ -48,6 +50,7 @@ export class KubeClient {
   /** For typed client-node APIs; prefer api(). */
   readonly configuration: Configuration;
   private readonly server: string;
+  private readonly authentication: PooledAuthentication;
 
   constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
     const cluster = kubeConfig.getCurrentCluster();
@@ -58,9 +61,10 @@ export class KubeClient {
     }
     this.kubeConfig = kubeConfig;
     this.server = cluster.server;
+    this.authentication = new PooledAuthentication(kubeConfig);
     this.configuration = createConfiguration({
       baseServer: new ServerConfiguration(cluster.server, {}),
-      authMethods: { default: kubeConfig },
+      authMethods: { default: this.authentication },
       httpApi: countedTransport(new IsomorphicFetchHttpLibrary(), {
         writesAllowed: options.writesAllowed ?? (() => true),
         requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
@@ -105,7 +109,7 @@ export class KubeClient {
       context.setBody(JSON.stringify(request.body));
     }
     if (request.signal) context.setSignal(request.signal);
-    await this.kubeConfig.applySecurityAuthentication(context);
+    await this.authentication.applySecurityAuthentication(context);
     try {
       return await this.configuration.httpApi.send(context).toPromise();
     } catch (err) {
@@ -116,6 +120,33 @@ export class KubeClient {
         { cause: err },
       );
     }
+  }
+}
+
+/**
+ * The kubeconfig's authentication with one connection pool for all requests. client-node's
+ * KubeConfig builds a new undici Agent each time it authenticates a request, so every request
+ * would open a TLS connection of its own and leave it open (700 sockets after converging 1000
+ * ChatBots, in bench/operator.ts). Headers are still applied per request, so a bearer token that
+ * is re-read or refreshed keeps working; the TLS material (CA, client certificate) is the one read
+ * for the first request, and a rotated client certificate takes effect when the operator restarts.
+ */
+class PooledAuthentication implements SecurityAuthentication {
+  private readonly kubeConfig: KubeConfig;
+  private dispatcher: ReturnType<RequestContext['getDispatcher']>;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.kubeConfig = kubeConfig;
+  }
+
+  getName(): string {
+    return 'kubeconfig with one connection pool';
+  }
+
+  async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await this.kubeConfig.applySecurityAuthentication(context);
+    this.dispatcher ??= context.getDispatcher();
+    if (this.dispatcher) context.setDispatcher(this.dispatcher);
   }
 }
 

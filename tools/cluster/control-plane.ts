@@ -161,7 +161,8 @@ export class ControlPlane {
         // The endpoint reconciler refuses loopback addresses; nothing here needs the
         // `kubernetes` Service's endpoints.
         '--endpoint-reconciler-type=none',
-        '--service-cluster-ip-range=10.0.0.0/24',
+        // Room for 65 534 Services: every ChatBot has one, and benchmarks create thousands.
+        '--service-cluster-ip-range=10.0.0.0/16',
         '--allow-privileged=true',
         '--disable-admission-plugins=ServiceAccount',
         '--authorization-mode=RBAC',
