@@ -10,19 +10,10 @@ import {
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { removeStaleClusters, type ClusterState } from '../tools/cluster/control-plane.ts';
-import { isRunning, sleep } from '../tools/cluster/processes.ts';
+import { isRunning } from '../tools/cluster/processes.ts';
 import { helmVersion, kubernetesVersion } from '../tools/cluster/toolchain.ts';
+import { eventually } from '../tools/eventually.ts';
 import { testCluster, type TestCluster } from './cluster.ts';
-
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
 
 describe('local control plane (real etcd, kube-apiserver, kube-controller-manager)', () => {
   let cluster: TestCluster;
@@ -69,7 +60,9 @@ describe('local control plane (real etcd, kube-apiserver, kube-controller-manage
     const objects = cluster.kc.makeApiClient(CustomObjectsApi);
     const target = { group: 'smoke.clawbot.dev', version: 'v1', namespace, plural: 'widgets' };
     // The new resource is served once the CRD is Established.
-    await eventually(() => objects.listNamespacedCustomObject(target).then(() => true));
+    await eventually('the widgets resource is served', () =>
+      objects.listNamespacedCustomObject(target).then(() => true),
+    );
     await objects.createNamespacedCustomObject({
       ...target,
       body: {
@@ -98,7 +91,7 @@ describe('local control plane (real etcd, kube-apiserver, kube-controller-manage
         '-p',
         '{"spec":{"size":2}}',
       ]);
-      await eventually(async () =>
+      await eventually('the watch sees the change', () =>
         seen.some((e) => e.type === 'MODIFIED' && e.size === 2) ? true : undefined,
       );
       expect(seen[0]).to.deep.equal({ type: 'ADDED', size: 1 });
@@ -124,7 +117,7 @@ describe('local control plane (real etcd, kube-apiserver, kube-controller-manage
         },
       },
     });
-    const replicaSet = await eventually(async () => {
+    const replicaSet = await eventually('a ReplicaSet for the Deployment', async () => {
       const list = await apps.listNamespacedReplicaSet({ namespace });
       return list.items[0];
     });

@@ -1,32 +1,9 @@
 // Small helpers for tests that drive the control plane with kubectl, as a user would.
 
-import { sleep } from '../tools/cluster/processes.ts';
+import { eventually } from '../tools/eventually.ts';
 import type { TestCluster } from './cluster.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${what}: not within ${timeoutMs / 1000}s${last ? ` (last error: ${String(last)})` : ''}`,
-      );
-    }
-    await sleep(100);
-  }
-}
 
 export function kube(cluster: TestCluster, namespace: string) {
   const get = async (kind: string, name: string): Promise<Json | undefined> => {

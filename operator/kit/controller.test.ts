@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { testCluster, type TestCluster } from '../../test/cluster.ts';
+import { eventually } from '../../tools/eventually.ts';
 import { Controller, type ControllerOptions, type Reconciler } from './controller.ts';
 import { TerminalError } from './errors.ts';
 import { Informer } from './informer.ts';
@@ -13,17 +14,15 @@ import { ObjectClient } from './objects.ts';
 import { controllerReference } from './owner.ts';
 import type { ResourceType } from './resource.ts';
 import { KubeClient } from './rest.ts';
-import { counterSum, eventually, gadgets, installGadgetCrd, testLogger } from './test-support.ts';
+import {
+  type ConfigMap,
+  configMaps,
+  counterSum,
+  gadgets,
+  installGadgetCrd,
+  testLogger,
+} from './test-support.ts';
 
-const configMaps: ResourceType = {
-  group: '',
-  version: 'v1',
-  plural: 'configmaps',
-  kind: 'ConfigMap',
-  namespaced: true,
-};
-
-type ConfigMap = KubernetesObject & { data?: Record<string, string> };
 type Gadget = KubernetesObject & { spec: { color?: string } };
 
 describe('Controller (real API server)', () => {

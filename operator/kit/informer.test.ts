@@ -1,24 +1,13 @@
 // Integration: informers against the real API server.
 
 import { expect } from 'chai';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { testCluster, type TestCluster } from '../../test/cluster.ts';
+import { eventually } from '../../tools/eventually.ts';
 import type { InformerEvent } from './cache.ts';
 import { Informer, type InformerOptions } from './informer.ts';
 import { ObjectClient } from './objects.ts';
-import type { ResourceType } from './resource.ts';
 import { KubeClient } from './rest.ts';
-import { eventually, testLogger } from './test-support.ts';
-
-const configMaps: ResourceType = {
-  group: '',
-  version: 'v1',
-  plural: 'configmaps',
-  kind: 'ConfigMap',
-  namespaced: true,
-};
-
-type ConfigMap = KubernetesObject & { data?: Record<string, string> };
+import { type ConfigMap, configMaps, testLogger } from './test-support.ts';
 
 describe('Informer (real API server)', () => {
   let cluster: TestCluster;

@@ -5,16 +5,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { testCluster, type TestCluster } from '../../test/cluster.ts';
+import { eventually } from '../../tools/eventually.ts';
 import { LeaderElector } from './leader-election.ts';
 import { ObjectClient } from './objects.ts';
 import { leases } from './resource.ts';
 import { KubeClient } from './rest.ts';
-import {
-  eventually,
-  killFixtureOperators,
-  startFixtureOperator,
-  testLogger,
-} from './test-support.ts';
+import { killFixtureOperators, startFixtureOperator, testLogger } from './test-support.ts';
 
 type Lease = KubernetesObject & {
   spec?: { holderIdentity?: string; leaseTransitions?: number; leaseDurationSeconds?: number };

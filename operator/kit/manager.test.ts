@@ -5,25 +5,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { testCluster, type TestCluster } from '../../test/cluster.ts';
+import { eventually } from '../../tools/eventually.ts';
 import { ObjectClient } from './objects.ts';
-import { leases, type ResourceType } from './resource.ts';
+import { leases } from './resource.ts';
 import { KubeClient } from './rest.ts';
 import {
-  eventually,
+  type ConfigMap,
+  configMaps,
+  type FixtureOperator,
   killFixtureOperators,
   sampleValue,
   startFixtureOperator,
-  type FixtureOperator,
 } from './test-support.ts';
 
-const configMaps: ResourceType = {
-  group: '',
-  version: 'v1',
-  plural: 'configmaps',
-  kind: 'ConfigMap',
-  namespaced: true,
-};
-type ConfigMap = KubernetesObject & { data?: Record<string, string> };
 type Lease = KubernetesObject & { spec?: { holderIdentity?: string } };
 
 describe('Manager (operator processes on the real API server)', () => {

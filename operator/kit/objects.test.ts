@@ -10,7 +10,7 @@ import { ApiError, ConflictError, NotLeaderError } from './errors.ts';
 import { fieldManager, ObjectClient } from './objects.ts';
 import type { ResourceType } from './resource.ts';
 import { KubeClient } from './rest.ts';
-import { counterSum, gadgets, installGadgetCrd, rejection } from './test-support.ts';
+import { configMaps, counterSum, gadgets, installGadgetCrd, rejection } from './test-support.ts';
 
 interface Gadget extends KubernetesObject {
   spec: { size?: number; color?: string; memory?: string | number };
@@ -24,14 +24,6 @@ const deployments: ResourceType = {
   kind: 'Deployment',
   namespaced: true,
 };
-const configMaps: ResourceType = {
-  group: '',
-  version: 'v1',
-  plural: 'configmaps',
-  kind: 'ConfigMap',
-  namespaced: true,
-};
-
 describe('ObjectClient (real API server)', () => {
   let cluster: TestCluster;
   let client: ObjectClient;

@@ -3,15 +3,26 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { TestCluster } from '../../test/cluster.ts';
+import { eventually } from '../../tools/eventually.ts';
 import { createLogger, type Logger } from '../../common/log.ts';
 import { metricsRegistry } from './metrics.ts';
 import { ObjectClient } from './objects.ts';
 import type { ResourceType } from './resource.ts';
 import { KubeClient } from './rest.ts';
+
+/** ConfigMaps: the built-in resource the kit's tests watch and write. */
+export const configMaps: ResourceType = {
+  group: '',
+  version: 'v1',
+  plural: 'configmaps',
+  kind: 'ConfigMap',
+  namespaced: true,
+};
+
+export type ConfigMap = KubernetesObject & { data?: Record<string, string> };
 
 export const gadgets: ResourceType = {
   group: 'kit.clawbot.dev',
@@ -105,21 +116,6 @@ export function installGadgetCrd(cluster: TestCluster): Promise<void> {
     });
   })();
   return installed;
-}
-
-/** Polls probe until it returns a value other than undefined; fails after timeoutMs. */
-export async function eventually<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
-    await sleep(50);
-  }
 }
 
 /** Sum of a counter's values whose labels include all of `labels`. */

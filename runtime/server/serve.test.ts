@@ -6,7 +6,8 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { eventually, TEST_API_KEY, type TestModel, writeTestModel } from './test-runtime.ts';
+import { eventually } from '../../tools/eventually.ts';
+import { TEST_API_KEY, type TestModel, writeTestModel } from './test-runtime.ts';
 
 const run = promisify(execFile);
 const cli = new URL('../cli.ts', import.meta.url).pathname;
@@ -32,7 +33,7 @@ function serve(env: Record<string, string>): ServeProcess {
 /** The log line with this message, once the process has written it. */
 async function logLine(proc: ServeProcess, msg: string): Promise<Record<string, unknown>> {
   let found: Record<string, unknown> | undefined;
-  await eventually(() => {
+  await eventually(`the server logs "${msg}"`, () => {
     found = proc
       .stderr()
       .split('\n')
@@ -40,7 +41,7 @@ async function logLine(proc: ServeProcess, msg: string): Promise<Record<string, 
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .find((line) => line.msg === msg);
     return found !== undefined || proc.child.exitCode !== null;
-  }, `the server logs "${msg}"`);
+  });
   if (!found) throw new Error(`the server exited without logging "${msg}":\n${proc.stderr()}`);
   return found;
 }

@@ -3,8 +3,8 @@ import { expect } from 'chai';
 import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { eventually } from '../../tools/eventually.ts';
 import {
-  eventually,
   getToken,
   postChat,
   readEvents,
@@ -329,7 +329,12 @@ describe('runtime server', function () {
       expect(first.value?.event).to.equal('delta');
       expect(engine().load().running).to.equal(1);
       await events.return(undefined); // stops reading: the body is cancelled, the socket closed
-      await eventually(() => engine().load().running === 0, 'the generation is aborted');
+      await eventually(
+        'the generation is aborted',
+        () => engine().load().running === 0,
+        20_000,
+        10,
+      );
       expect(await cancelledCount()).to.equal(before + 1);
     });
 
@@ -343,9 +348,14 @@ describe('runtime server', function () {
       });
       req.on('error', () => undefined); // the socket is destroyed on purpose
       req.end(body);
-      await eventually(() => engine().load().running === 1, 'the generation runs');
+      await eventually('the generation runs', () => engine().load().running === 1, 20_000, 10);
       req.destroy();
-      await eventually(() => engine().load().running === 0, 'the generation is aborted');
+      await eventually(
+        'the generation is aborted',
+        () => engine().load().running === 0,
+        20_000,
+        10,
+      );
       expect(await cancelledCount()).to.equal(before + 1);
     });
   });
@@ -528,9 +538,9 @@ describe('runtime server life cycle', function () {
       postChat(runtime, token, { messages: hello, max_tokens: 8000, temperature: 0, stream: true });
     try {
       const running = await long();
-      await eventually(() => engine.load().running === 1, 'the first request runs');
+      await eventually('the first request runs', () => engine.load().running === 1, 20_000, 10);
       const waiting = await long();
-      await eventually(() => engine.load().queued === 1, 'the second request waits');
+      await eventually('the second request waits', () => engine.load().queued === 1, 20_000, 10);
 
       const refused = await long();
       expect(refused.status).to.equal(429);
@@ -546,8 +556,10 @@ describe('runtime server life cycle', function () {
       expect((await events.next()).value?.event).to.equal('delta');
       await events.return(undefined);
       await eventually(
-        () => engine.load().running === 0 && engine.load().queued === 0,
         'both generations are aborted',
+        () => engine.load().running === 0 && engine.load().queued === 0,
+        20_000,
+        10,
       );
     } finally {
       await runtime.stop();
@@ -564,7 +576,7 @@ describe('runtime server life cycle', function () {
         max_tokens: 1500,
         temperature: 0,
       });
-      await eventually(() => engine.load().running === 1, 'the request runs');
+      await eventually('the request runs', () => engine.load().running === 1, 20_000, 10);
       const stopped = runtime.server.stop();
 
       const readiness = await fetch(`${runtime.healthUrl}/readyz`);
@@ -595,7 +607,7 @@ describe('runtime server life cycle', function () {
         max_tokens: 8000,
         temperature: 0,
       }).catch((error: Error) => error);
-      await eventually(() => engine.load().running === 1, 'the request runs');
+      await eventually('the request runs', () => engine.load().running === 1, 20_000, 10);
       await runtime.server.stop();
       expect(await inFlight).to.be.instanceOf(Error);
       expect(

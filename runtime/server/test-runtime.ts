@@ -121,16 +121,3 @@ export async function* readEvents(
     }
   }
 }
-
-/** Polls `check` until it holds (or fails the test after `timeoutMs`). */
-export async function eventually(
-  check: () => boolean,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

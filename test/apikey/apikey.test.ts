@@ -16,7 +16,8 @@ import { freePort, sleep } from '../../tools/cluster/processes.ts';
 import { LocalPod } from '../../tools/local-pod/local-pod.ts';
 import { testCluster, type TestCluster } from '../cluster.ts';
 import { installCrds } from '../crds.ts';
-import { eventually, kube } from '../kube.ts';
+import { eventually } from '../../tools/eventually.ts';
+import { kube } from '../kube.ts';
 import { startOperator, type OperatorProcess } from '../operator-process.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -10,7 +10,8 @@ import { KubeClient, ObjectClient, type ResourceType } from '../../operator/kit/
 import { resources } from '../../operator/resources.ts';
 import { sleep } from '../../tools/cluster/processes.ts';
 import type { TestCluster } from '../cluster.ts';
-import { bindClaim, eventually, kube } from '../kube.ts';
+import { eventually } from '../../tools/eventually.ts';
+import { bindClaim, kube } from '../kube.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

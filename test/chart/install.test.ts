@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
 import { testCluster, type TestCluster } from '../cluster.ts';
-import { eventually, kube } from '../kube.ts';
+import { eventually } from '../../tools/eventually.ts';
+import { kube } from '../kube.ts';
 import { chartDir, withValues } from './helm.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

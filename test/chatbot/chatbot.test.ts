@@ -11,7 +11,8 @@ import { repoRoot } from '../../tools/cluster/paths.ts';
 import { testCluster, type TestCluster } from '../cluster.ts';
 import { installCrds } from '../crds.ts';
 import { startOperator, type OperatorProcess } from '../operator-process.ts';
-import { bindClaim, eventually, kube, markReady } from '../kube.ts';
+import { eventually } from '../../tools/eventually.ts';
+import { bindClaim, kube, markReady } from '../kube.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

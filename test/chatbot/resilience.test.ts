@@ -6,7 +6,8 @@ import { sleep } from '../../tools/cluster/processes.ts';
 import { testCluster, type TestCluster } from '../cluster.ts';
 import { installCrds } from '../crds.ts';
 import { startOperator, type OperatorProcess } from '../operator-process.ts';
-import { eventually, kube } from '../kube.ts';
+import { eventually } from '../../tools/eventually.ts';
+import { kube } from '../kube.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

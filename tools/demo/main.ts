@@ -19,6 +19,7 @@ import { tinyGguf } from '../../runtime/model/tiny/tiny-gguf.ts';
 import { ensureSmolLM2 } from '../models/smollm2.ts';
 import { startChild, type Child } from './child.ts';
 import { commandFor } from '../cluster/command.ts';
+import { eventually } from '../eventually.ts';
 
 const usage = `usage: npm run demo [-- options]
 
@@ -104,12 +105,14 @@ async function main(): Promise<void> {
     await kubectl(['apply', '-f', '-'], JSON.stringify(demoApiKey()));
 
     say("5/6 the ChatBot's pod, run here: model-loader init container, then the runtime");
-    const deployment = await waitFor(
+    const deployment = await eventually(
       'the Deployment written by the operator',
       async () =>
         JSON.parse(
           await kubectl(['get', '-n', namespace, 'deployment', 'demo', '-o', 'json']),
         ) as V1Deployment,
+      120_000,
+      250,
     );
     await assertPortsFree();
     const pod = await LocalPod.start({
@@ -129,33 +132,44 @@ async function main(): Promise<void> {
         void stopAll(1);
       }
     });
-    await waitFor(
+    await eventually(
       'the runtime to load the model',
       async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).ok,
       300_000,
+      250,
     );
 
     say('6/6 the API key from its Secret, and a token');
-    const apiKey = await waitFor('the key in Secret demo-api-key', async () => {
-      const out = await kubectl([
-        'get',
-        '-n',
-        namespace,
-        'secret',
-        'demo-api-key',
-        '-o',
-        'jsonpath={.data.api-key}',
-      ]);
-      return out ? Buffer.from(out, 'base64').toString('utf8') : undefined;
-    });
-    const token = await waitFor('a token from /api/auth', async () => {
-      const response = await fetch(`http://127.0.0.1:${chatPort}/api/auth`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ api_key: apiKey }),
-      });
-      return response.ok ? ((await response.json()) as { token: string }).token : undefined;
-    });
+    const apiKey = await eventually(
+      'the key in Secret demo-api-key',
+      async () => {
+        const out = await kubectl([
+          'get',
+          '-n',
+          namespace,
+          'secret',
+          'demo-api-key',
+          '-o',
+          'jsonpath={.data.api-key}',
+        ]);
+        return out ? Buffer.from(out, 'base64').toString('utf8') : undefined;
+      },
+      120_000,
+      250,
+    );
+    const token = await eventually(
+      'a token from /api/auth',
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${chatPort}/api/auth`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ api_key: apiKey }),
+        });
+        return response.ok ? ((await response.json()) as { token: string }).token : undefined;
+      },
+      120_000,
+      250,
+    );
 
     const base = `http://127.0.0.1:${chatPort}`;
     console.log(`
@@ -253,27 +267,6 @@ async function assertPortsFree(): Promise<void> {
           `ports ${chatPort} and ${healthPort}. Stop what holds it (\`ss -ltnp 'sport = :${port}'\` shows it).`,
       );
     }
-  }
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
