@@ -39,8 +39,13 @@ describe('IncrementalDetokenizer', () => {
     expect(stream(decodeBytes, bytesOf(text)).join('')).to.equal(text);
   });
 
-  it('flushes an incomplete character at the end as U+FFFD', () => {
-    const deltas = stream(decodeBytes, [...bytesOf('ok'), 0xe4, 0xbd]);
-    expect(deltas.join('')).to.equal('ok\uFFFD');
+  it('drops a character the end of generation left incomplete instead of sending U+FFFD', () => {
+    const deltas = stream(decodeBytes, [...bytesOf('ok 你'), 0xe4, 0xbd]);
+    expect(deltas.join('')).to.equal('ok 你');
+  });
+
+  it('still releases an invalid byte that text follows (the model wrote it; it is not cut)', () => {
+    const deltas = stream(decodeBytes, [0xff, ...bytesOf('ok')]);
+    expect(deltas.join('')).to.equal('\uFFFDok');
   });
 });

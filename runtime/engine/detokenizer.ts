@@ -35,14 +35,20 @@ export class IncrementalDetokenizer {
     return delta;
   }
 
-  /** Whatever is still held when generation ends (an incomplete character decodes as U+FFFD). */
+  /**
+   * Whatever text is still held when generation ends. A character left incomplete (the token
+   * limit cut it) is dropped rather than sent as U+FFFD: half a character is not text, and the
+   * finish reason already says the answer was cut.
+   */
   flush(): string {
     // A generation cancelled before its first token has nothing held (and tokenizers refuse to
     // decode an empty list).
     if (this.#window.length === 0) return '';
     const text = this.#decode(this.#window);
     const rest =
-      text.length > this.#releasedText.length ? text.slice(this.#releasedText.length) : '';
+      text.length > this.#releasedText.length
+        ? text.slice(this.#releasedText.length).replace(/\uFFFD+$/u, '')
+        : '';
     this.#window = [];
     this.#released = 0;
     this.#releasedText = '';
