@@ -29,6 +29,8 @@ export const runtimeEnv = {
   defaultTemperature: 'DEFAULT_TEMPERATURE',
   defaultTopP: 'DEFAULT_TOP_P',
   defaultTopK: 'DEFAULT_TOP_K',
+  /** Above 1 (1.1 to 1.3 is usual), small models stop repeating themselves. */
+  defaultRepetitionPenalty: 'DEFAULT_REPETITION_PENALTY',
   /** Standalone mode: this key is accepted at /api/auth. */
   apiKey: 'API_KEY',
   /** Lifetime of tokens from /api/auth, a duration ("24h"). */

@@ -131,6 +131,22 @@ describe('engine (tiny model)', function () {
     }
   });
 
+  it("applies a default repetition penalty to requests that choose none; a request's own wins", async () => {
+    const penalisedByDefault = await engineWith({
+      samplingDefaults: { temperature: 0, repetitionPenalty: 1.5 },
+    });
+    try {
+      const request = { messages: ask('Say it again'), maxTokens: 30, temperature: 0 };
+      const plain = (await complete(engine, request)).result.text;
+      const penalised = (await complete(penalisedByDefault, request)).result.text;
+      const optedOut = await complete(penalisedByDefault, { ...request, repetitionPenalty: 1 });
+      expect(penalised).not.to.equal(plain);
+      expect(optedOut.result.text).to.equal(plain);
+    } finally {
+      await penalisedByDefault.close();
+    }
+  });
+
   it('reproduces sampled output for the same seed', async () => {
     const request = {
       messages: ask('Pick at random'),

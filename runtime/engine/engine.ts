@@ -27,7 +27,13 @@ import type {
 import { randomSeed } from './random.ts';
 import type { SamplingParams } from './sampler.ts';
 import { EngineError } from './types.ts';
-import type { Engine, Generation, GenerationRequest, ModelInfo } from './types.ts';
+import type {
+  Engine,
+  Generation,
+  GenerationRequest,
+  ModelInfo,
+  SamplingDefaults,
+} from './types.ts';
 
 export interface EngineOptions {
   /** The model folder (see model-folder.ts for the layouts). */
@@ -45,7 +51,7 @@ export interface EngineOptions {
   /** Requests waiting for a batch slot before new ones get 'queue_full'. Default 64. */
   maxQueueLength?: number;
   /** Sampling for requests that set none, over the model's generation_config.json. */
-  samplingDefaults?: { temperature?: number; topP?: number; topK?: number };
+  samplingDefaults?: SamplingDefaults;
   /**
    * CONTEXT_LENGTH: a smaller context window than the model's (prompt + answer, in tokens), to
    * bound the KV cache each sequence may grow. Larger values are capped at the model's own.
@@ -332,6 +338,9 @@ class WorkerEngine implements Engine {
       temperature: request.temperature ?? defaults.temperature ?? 1,
       topP: request.topP ?? defaults.topP ?? 1,
       topK: request.topK ?? defaults.topK ?? 0,
+      repetitionPenalty: request.repetitionPenalty ?? defaults.repetitionPenalty ?? 1,
+      frequencyPenalty: request.frequencyPenalty ?? 0,
+      presencePenalty: request.presencePenalty ?? 0,
     };
   }
 

@@ -55,7 +55,13 @@ describe('modelSettings', () => {
         hidden_size: 576,
         eos_token_id: 2,
       },
-      generationConfig: { eos_token_id: [2, 7], do_sample: true, temperature: 0.6, top_p: 0.9 },
+      generationConfig: {
+        eos_token_id: [2, 7],
+        do_sample: true,
+        temperature: 0.6,
+        top_p: 0.9,
+        repetition_penalty: 1.1,
+      },
       tokenizerConfig: {
         chat_template: template,
         bos_token: '<s>',
@@ -69,7 +75,7 @@ describe('modelSettings', () => {
       bosToken: '<s>',
       eosToken: '</s>',
       chatTemplate: template,
-      samplingDefaults: { temperature: 0.6, topP: 0.9 },
+      samplingDefaults: { temperature: 0.6, topP: 0.9, repetitionPenalty: 1.1 },
     });
   });
 

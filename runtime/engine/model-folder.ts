@@ -7,7 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KvHints } from './model-io.ts';
 import { UnsupportedModelError } from './model-io.ts';
-import type { SamplingParams } from './sampler.ts';
+import type { SamplingDefaults } from './types.ts';
 
 export type Json = Record<string, unknown>;
 
@@ -25,7 +25,7 @@ export interface ModelFolder {
   contextLength: number;
   kvHints: KvHints;
   /** The model's own sampling defaults, for requests that leave a parameter out. */
-  samplingDefaults: Partial<SamplingParams>;
+  samplingDefaults: SamplingDefaults;
 }
 
 export interface ConfigFiles {
@@ -222,11 +222,14 @@ function pickChatTemplate(value: unknown): string | undefined {
   return typeof chosen?.template === 'string' ? chosen.template : undefined;
 }
 
-function samplingDefaults(source: Json): Partial<SamplingParams> {
-  const defaults: Partial<SamplingParams> = {};
+function samplingDefaults(source: Json): SamplingDefaults {
+  const defaults: SamplingDefaults = {};
   if (source.do_sample === false) defaults.temperature = 0;
   else if (typeof source.temperature === 'number') defaults.temperature = source.temperature;
   if (typeof source.top_p === 'number') defaults.topP = source.top_p;
   if (typeof source.top_k === 'number') defaults.topK = source.top_k;
+  if (typeof source.repetition_penalty === 'number' && source.repetition_penalty > 0) {
+    defaults.repetitionPenalty = source.repetition_penalty;
+  }
   return defaults;
 }

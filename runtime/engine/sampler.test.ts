@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { createRandom } from './random.ts';
 import { argmax, sampleToken } from './sampler.ts';
 import type { SamplingParams } from './sampler.ts';
+import { noPenalties } from './penalties.ts';
 
 const logitsOf = (probabilities: number[]) => Float32Array.from(probabilities, (p) => Math.log(p));
 
@@ -12,7 +13,7 @@ function frequencies(logits: Float32Array, params: SamplingParams, draws: number
   return counts.map((c) => c / draws);
 }
 
-const plain: SamplingParams = { temperature: 1, topP: 1, topK: 0 };
+const plain: SamplingParams = { temperature: 1, topP: 1, topK: 0, ...noPenalties };
 
 describe('argmax', () => {
   it('picks the largest logit, and the lowest index on a tie', () => {

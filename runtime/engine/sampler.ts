@@ -1,7 +1,9 @@
 // Picks the next token from one row of logits. Pure apart from the request's own Random.
+import type { PenaltyParams } from './penalties.ts';
 import type { Random } from './random.ts';
 
-export interface SamplingParams {
+/** Penalties are applied to the logits before sampling (see penalties.ts). */
+export interface SamplingParams extends PenaltyParams {
   /** 0 means greedy (argmax). */
   temperature: number;
   /** Nucleus sampling: keep the smallest set of most likely tokens whose probability reaches topP; 1 disables it. */

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { createLogger } from '../../common/log.ts';
 import { openOn } from './model-session.ts';
+import { noPenalties } from './penalties.ts';
 import type { ModelSession } from './model-session.ts';
 import type { SequenceEvent, SequenceRequest } from './protocol.ts';
 import { Scheduler } from './scheduler.ts';
@@ -57,7 +58,7 @@ async function run(
 const prompt = (length: number, salt: number) =>
   Array.from({ length }, (_, i) => 3 + ((i * 7 + salt * 13) % 250));
 
-const greedy = { temperature: 0, topP: 1, topK: 0 };
+const greedy = { temperature: 0, topP: 1, topK: 0, ...noPenalties };
 const request = (id: number, promptLength: number, maxNewTokens: number): SequenceRequest => ({
   id,
   prompt: prompt(promptLength, id),
@@ -104,6 +105,28 @@ describe('Scheduler (tiny model)', function () {
       expect(batched.get(r.id)!.tokens, `request ${r.id}`).to.deep.equal(solo.get(r.id));
       expect(batched.get(r.id)!.tokens.length, `request ${r.id}`).to.be.greaterThan(0);
     }
+  });
+
+  it('penalises each sequence by its own history, in a batch as alone', async () => {
+    const penalised = (id: number): SequenceRequest => ({
+      ...request(id, 12, 40),
+      sampling: { ...greedy, repetitionPenalty: 1.5, frequencyPenalty: 1, presencePenalty: 1 },
+    });
+    const requests = [penalised(1), request(2, 12, 40), penalised(3)];
+    const solo = new Map<number, number[]>();
+    for (const r of requests)
+      solo.set(r.id, (await run(newScheduler(session), [r])).get(r.id)!.tokens);
+    const batched = await run(newScheduler(session), requests, [0, 1, 2]);
+    for (const r of requests) {
+      expect(batched.get(r.id)!.tokens, `request ${r.id}`).to.deep.equal(solo.get(r.id));
+    }
+
+    // The same prompt with and without penalties: the penalised answer repeats itself less.
+    const plain = (await run(newScheduler(session), [{ ...penalised(1), sampling: greedy }])).get(
+      1,
+    )!.tokens;
+    const distinct = (tokens: number[]) => new Set(tokens).size;
+    expect(distinct(solo.get(1)!)).to.be.greaterThan(distinct(plain));
   });
 
   it('stops at max tokens', async () => {

@@ -16,6 +16,7 @@ import { PrefixCache } from './prefix-cache.ts';
 import type { FinishReason, SequenceEvent, SequenceRequest } from './protocol.ts';
 import { createRandom } from './random.ts';
 import type { Random } from './random.ts';
+import { hasPenalties, TokenHistory } from './penalties.ts';
 import { sampleToken } from './sampler.ts';
 import { decodeInput, prefillInput } from './step-input.ts';
 import type { StepInput } from './step-input.ts';
@@ -45,6 +46,8 @@ interface Sequence {
   /** The token sampled last, to be fed at the next decode step. */
   next: number;
   generated: number;
+  /** What the penalties look at; only kept when the request asks for a penalty. */
+  history: TokenHistory | undefined;
   cancelRequested: boolean;
   /** Set once the sequence is done; it leaves at the end of the phase. */
   outcome: SequenceEvent | undefined;
@@ -98,6 +101,9 @@ export class Scheduler {
       kv: emptyBlock(this.#shape),
       next: -1,
       generated: 0,
+      history: hasPenalties(request.sampling)
+        ? new TokenHistory(request.prompt, this.#eos)
+        : undefined,
       cancelRequested: false,
       outcome: undefined,
     };
@@ -211,12 +217,19 @@ export class Scheduler {
 
   /** Samples a sequence's next token from a run's logits and decides whether it is done. */
   #accept(sequence: Sequence, output: StepOutput, row: number): void {
-    const token = sampleToken(output.lastLogits(row), sequence.request.sampling, sequence.random);
+    const { sampling } = sequence.request;
+    const logits = output.lastLogits(row);
+    const token = sampleToken(
+      sequence.history ? sequence.history.penalize(logits, sampling) : logits,
+      sampling,
+      sequence.random,
+    );
     sequence.generated++;
     if (this.#eos.has(token)) {
       this.#finish(sequence, 'stop');
       return;
     }
+    sequence.history?.addGenerated(token);
     sequence.next = token;
     this.#events.push({ kind: 'token', id: sequence.request.id, token });
     if (sequence.generated >= sequence.request.maxNewTokens) this.#finish(sequence, 'length');

@@ -17,12 +17,29 @@ export interface GenerationRequest {
   temperature?: number;
   topP?: number;
   topK?: number;
+  /** Hugging Face's: above 1, tokens already in the prompt or answer become less likely. */
+  repetitionPenalty?: number;
+  /** OpenAI's: -2 to 2, subtracted per repetition of a generated token. */
+  frequencyPenalty?: number;
+  /** OpenAI's: -2 to 2, subtracted once for each token the answer already holds. */
+  presencePenalty?: number;
   /** Generation stops before any of these strings; they are not part of the output. */
   stop?: string[];
   /** Makes sampling reproducible for the same request. */
   seed?: number;
   /** Aborting stops the generation at the next step and frees its batch slot. */
   signal?: AbortSignal;
+}
+
+/**
+ * Sampling for requests that choose none, from the runtime's environment or the model folder.
+ * OpenAI's penalties have no default: they are a request's own choice, off unless asked for.
+ */
+export interface SamplingDefaults {
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  repetitionPenalty?: number;
 }
 
 export type FinishReason = 'stop' | 'length' | 'cancelled';

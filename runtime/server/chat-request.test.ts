@@ -38,6 +38,9 @@ describe('parseChatRequest (/api/chat)', () => {
         temperature: 0.7,
         top_p: 0.9,
         top_k: 40,
+        frequency_penalty: 0.5,
+        presence_penalty: -0.5,
+        repetition_penalty: 1.2,
         stop: 'END',
         seed: 7,
         stream: true,
@@ -50,6 +53,9 @@ describe('parseChatRequest (/api/chat)', () => {
       temperature: 0.7,
       topP: 0.9,
       topK: 40,
+      frequencyPenalty: 0.5,
+      presencePenalty: -0.5,
+      repetitionPenalty: 1.2,
       stop: ['END'],
       seed: 7,
     });
@@ -101,6 +107,24 @@ describe('parseChatRequest (/api/chat)', () => {
     ['temperature a string', { messages: hello, temperature: 'hot' }, 'temperature', /a number/],
     ['top_p 0', { messages: hello, top_p: 0 }, 'top_p', /greater than 0/],
     ['top_k negative', { messages: hello, top_k: -1 }, 'top_k', /0 turns it off/],
+    [
+      'frequency_penalty out of range',
+      { messages: hello, frequency_penalty: 2.5 },
+      'frequency_penalty',
+      /at least -2 and at most 2, not 2.5/,
+    ],
+    [
+      'presence_penalty a string',
+      { messages: hello, presence_penalty: 'high' },
+      'presence_penalty',
+      /must be a number, not a string/,
+    ],
+    [
+      'repetition_penalty 0',
+      { messages: hello, repetition_penalty: 0 },
+      'repetition_penalty',
+      /greater than 0 and at most 2, not 0/,
+    ],
     ['stop of numbers', { messages: hello, stop: [1] }, 'stop', /array of strings/],
     ['an empty stop', { messages: hello, stop: [''] }, 'stop', /must not be empty/],
     ['five stops', { messages: hello, stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop', /at most 4/],
@@ -151,7 +175,12 @@ describe('parseCompletionRequest (/v1/chat/completions)', () => {
       { role: 'system', content: 'be brief' },
       { role: 'user', content: 'hi there' },
     ]);
-    expect(call.generation).to.deep.include({ maxTokens: 12, temperature: 0, seed: 3 });
+    expect(call.generation).to.deep.include({
+      maxTokens: 12,
+      temperature: 0,
+      seed: 3,
+      presencePenalty: 0.5,
+    });
     expect(call.generation.stop).to.deep.equal(['\n', 'END']);
   });
 

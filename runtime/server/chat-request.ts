@@ -1,6 +1,7 @@
 // The body of POST /api/chat, the deployment guide's API:
 //   {"messages": [{"role": "system"|"user"|"assistant", "content": "..."}],
-//    "max_tokens"?, "temperature"?, "top_p"?, "top_k"?, "stop"?, "seed"?, "stream"?}
+//    "max_tokens"?, "temperature"?, "top_p"?, "top_k"?, "frequency_penalty"?, "presence_penalty"?,
+//    "repetition_penalty"?, "stop"?, "seed"?, "stream"?}
 // Unknown fields are refused: this API is ours, and a misspelt "max_token" silently ignored
 // would be harder to notice than an error naming it.
 import type { GenerationRequest } from '../engine/types.ts';
@@ -25,6 +26,9 @@ const fields = new Set([
   'temperature',
   'top_p',
   'top_k',
+  'frequency_penalty',
+  'presence_penalty',
+  'repetition_penalty',
   'stop',
   'seed',
   'stream',

@@ -96,6 +96,7 @@ describe('readServerConfig', () => {
       CONVERSATION_LOG_MAX_BYTES: 'lots',
       DEFAULT_TEMPERATURE: '3',
       DEFAULT_TOP_P: 'high',
+      DEFAULT_REPETITION_PENALTY: '0',
     });
     const expected = [
       /^MODEL_PATH is not set: set it to the folder of an ONNX model/,
@@ -108,6 +109,7 @@ describe('readServerConfig', () => {
       /^LOG_LEVEL="verbose": unknown log level "verbose": use one of debug, info, warn, error$/,
       /^DEFAULT_TEMPERATURE="3": must be a number from 0 to 2$/,
       /^DEFAULT_TOP_P="high": must be a number from 0 to 1$/,
+      /^DEFAULT_REPETITION_PENALTY="0": must be a number above 0 and at most 2$/,
       /^CONVERSATION_LOG="yes": must be "true" or "false"$/,
       /^CONVERSATION_LOG_RETENTION="0s": must be a positive duration/,
       /^CONVERSATION_LOG_MAX_BYTES="lots": must be a positive byte count/,
@@ -121,8 +123,13 @@ describe('readServerConfig', () => {
       MODEL_PATH: '/m',
       DEFAULT_TEMPERATURE: '0.2',
       DEFAULT_TOP_P: '0.9',
+      DEFAULT_REPETITION_PENALTY: '1.2',
     });
-    expect(config.samplingDefaults).to.deep.equal({ temperature: 0.2, topP: 0.9 });
+    expect(config.samplingDefaults).to.deep.equal({
+      temperature: 0.2,
+      topP: 0.9,
+      repetitionPenalty: 1.2,
+    });
     expect(readServerConfig({ MODEL_PATH: '/m' }).samplingDefaults).to.deep.equal({});
   });
 

@@ -9,6 +9,7 @@ import { parseDuration } from '../../common/duration.ts';
 import { type Level, parseLevel } from '../../common/log.ts';
 import { parseQuantity } from '../../common/quantity.ts';
 import { runtimeDefaults, runtimeEnv } from '../../common/runtime-env.ts';
+import type { SamplingDefaults } from '../engine/types.ts';
 
 export type ExecutionProviderChoice = 'auto' | 'cuda' | 'cpu';
 
@@ -32,7 +33,7 @@ export interface ServerConfig {
   maxQueue: number;
   logLevel: Level;
   /** Overrides the model's own sampling defaults (generation_config.json) where set. */
-  samplingDefaults: { temperature?: number; topP?: number; topK?: number };
+  samplingDefaults: SamplingDefaults;
   conversationLog: ConversationLogConfig;
 }
 
@@ -84,11 +85,19 @@ export function readServerConfig(env: Environment): ServerConfig {
     return n;
   };
   const port = integer(0, 65535);
-  const decimal = (min: number, max: number) => (value: string) => {
-    const n = /^[0-9]*\.?[0-9]+$/.test(value) ? Number(value) : NaN;
-    if (!(n >= min && n <= max)) throw new Error(`must be a number from ${min} to ${max}`);
-    return n;
-  };
+  const decimal =
+    (min: number, max: number, minExclusive = false) =>
+    (value: string) => {
+      const n = /^[0-9]*\.?[0-9]+$/.test(value) ? Number(value) : NaN;
+      if (!((minExclusive ? n > min : n >= min) && n <= max)) {
+        throw new Error(
+          minExclusive
+            ? `must be a number above ${min} and at most ${max}`
+            : `must be a number from ${min} to ${max}`,
+        );
+      }
+      return n;
+    };
 
   const modelPath = text(runtimeEnv.modelPath);
   if (modelPath === undefined) {
@@ -128,6 +137,7 @@ export function readServerConfig(env: Environment): ServerConfig {
       temperature: check(runtimeEnv.defaultTemperature, decimal(0, 2), undefined),
       topP: check(runtimeEnv.defaultTopP, decimal(0, 1), undefined),
       topK: check(runtimeEnv.defaultTopK, integer(0, 1_000_000), undefined),
+      repetitionPenalty: check(runtimeEnv.defaultRepetitionPenalty, decimal(0, 2, true), undefined),
     }),
     conversationLog: {
       enabled: check(runtimeEnv.conversationLog, boolean, true),

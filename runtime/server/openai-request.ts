@@ -1,8 +1,8 @@
 // The body of POST /v1/chat/completions, the part of OpenAI's API this server implements.
 // Fields that would change the shape of the answer but cannot be honoured (several choices,
 // tool calls, log probabilities, JSON modes) are refused with a message saying so; fields that
-// only tune what OpenAI's own models do (penalties, logit_bias, user, metadata, ...) are ignored,
-// as clients and SDKs send them routinely.
+// only tune what OpenAI's own models do (logit_bias, user, metadata, ...) are ignored, as
+// clients and SDKs send them routinely.
 import { HttpError } from '../http-errors.ts';
 import type { GenerationRequest } from '../engine/types.ts';
 import {

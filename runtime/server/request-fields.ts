@@ -121,6 +121,14 @@ export function samplingFields(body: Json) {
     temperature: optionalNumber(body, 'temperature', { min: 0, max: 2 }),
     topP: optionalNumber(body, 'top_p', { min: 0, max: 1, minExclusive: true }),
     topK: optionalInteger(body, 'top_k', { min: 0, max: 1_000_000 }, ' (0 turns it off)'),
+    frequencyPenalty: optionalNumber(body, 'frequency_penalty', { min: -2, max: 2 }),
+    presencePenalty: optionalNumber(body, 'presence_penalty', { min: -2, max: 2 }),
+    // Not OpenAI's, but vLLM's and llama.cpp's name for Hugging Face's penalty.
+    repetitionPenalty: optionalNumber(body, 'repetition_penalty', {
+      min: 0,
+      max: 2,
+      minExclusive: true,
+    }),
     stop: optionalStop(body),
     seed: optionalInteger(body, 'seed', {
       min: Number.MIN_SAFE_INTEGER,
