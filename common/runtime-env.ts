@@ -21,6 +21,8 @@ export const runtimeEnv = {
   maxConcurrency: 'MAX_CONCURRENCY',
   /** Most requests waiting for a batch slot (beyond: 429). */
   maxQueue: 'MAX_QUEUE',
+  /** Prompt tokens prefilled per step: lower for steadier streams, higher for a sooner first token. */
+  prefillChunkTokens: 'PREFILL_CHUNK_TOKENS',
   logLevel: 'LOG_LEVEL',
   /**
    * Sampling for requests that do not choose their own: the model author's recommendation, when

@@ -45,6 +45,7 @@ describe('readServerConfig', () => {
       EXECUTION_PROVIDER: 'cpu',
       MAX_CONCURRENCY: '4',
       MAX_QUEUE: '0',
+      PREFILL_CHUNK_TOKENS: '64',
       LOG_LEVEL: 'debug',
       DATA_DIR: '/data',
       CONVERSATION_LOG: 'false',
@@ -60,6 +61,7 @@ describe('readServerConfig', () => {
       executionProvider: 'cpu',
       maxConcurrency: 4,
       maxQueue: 0,
+      prefillChunkTokens: 64,
       logLevel: 'debug',
     });
     expect(config.conversationLog).to.deep.equal({
@@ -90,6 +92,7 @@ describe('readServerConfig', () => {
       EXECUTION_PROVIDER: 'gpu',
       MAX_CONCURRENCY: '1.5',
       MAX_QUEUE: '-1',
+      PREFILL_CHUNK_TOKENS: '0',
       LOG_LEVEL: 'verbose',
       CONVERSATION_LOG: 'yes',
       CONVERSATION_LOG_RETENTION: '0s',
@@ -106,6 +109,7 @@ describe('readServerConfig', () => {
       /^EXECUTION_PROVIDER="gpu": must be one of auto, cuda, cpu$/,
       /^MAX_CONCURRENCY="1.5": must be a whole number from 1 to 1024$/,
       /^MAX_QUEUE="-1": must be a whole number from 0 to 100000$/,
+      /^PREFILL_CHUNK_TOKENS="0": must be a whole number from 1 to 1048576$/,
       /^LOG_LEVEL="verbose": unknown log level "verbose": use one of debug, info, warn, error$/,
       /^DEFAULT_TEMPERATURE="3": must be a number from 0 to 2$/,
       /^DEFAULT_TOP_P="high": must be a number from 0 to 1$/,

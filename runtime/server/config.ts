@@ -31,6 +31,8 @@ export interface ServerConfig {
   executionProvider: ExecutionProviderChoice;
   maxConcurrency: number;
   maxQueue: number;
+  /** Undefined: the engine's default. */
+  prefillChunkTokens: number | undefined;
   logLevel: Level;
   /** Overrides the model's own sampling defaults (generation_config.json) where set. */
   samplingDefaults: SamplingDefaults;
@@ -132,6 +134,7 @@ export function readServerConfig(env: Environment): ServerConfig {
       serverDefaults.maxConcurrency,
     ),
     maxQueue: check(runtimeEnv.maxQueue, integer(0, 100_000), serverDefaults.maxQueue),
+    prefillChunkTokens: check(runtimeEnv.prefillChunkTokens, integer(1, 1 << 20), undefined),
     logLevel: check(runtimeEnv.logLevel, (value) => parseLevel(value), 'info'),
     samplingDefaults: dropUndefined({
       temperature: check(runtimeEnv.defaultTemperature, decimal(0, 2), undefined),

@@ -102,6 +102,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       executionProvider: config.executionProvider,
       maxBatchSize: config.maxConcurrency,
       maxQueueLength: config.maxQueue,
+      prefillChunkTokens: config.prefillChunkTokens,
       contextLength: config.contextLength,
       samplingDefaults: config.samplingDefaults,
       logger: loggerFor('engine'),
