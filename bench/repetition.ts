@@ -30,7 +30,7 @@ const MAX_TOKENS = 256;
 const { values: flags } = parseArgs({ options: { out: { type: 'string' } } });
 
 /** Words that complete a 4-word sequence seen earlier in the same text, as a share of all words. */
-export function repeatedFourGramShare(text: string): number {
+function repeatedFourGramShare(text: string): number {
   const words = text.toLowerCase().split(/\s+/).filter(Boolean);
   const seen = new Set<string>();
   let repeated = 0;

@@ -20,6 +20,13 @@ describe('TokenHistory.penalize', () => {
     expect([...out]).to.deep.equal([1, -4, 0.5, 0.5, -1]);
   });
 
+  it('applies the repetition penalty once to a token both the prompt and the answer hold', () => {
+    const history = new TokenHistory([0], none);
+    history.addGenerated(0);
+    history.addGenerated(0);
+    expect(history.penalize(logits(), { ...noPenalties, repetitionPenalty: 2 })[0]).to.equal(1);
+  });
+
   it("subtracts OpenAI's frequency and presence penalties for generated tokens only", () => {
     const history = new TokenHistory([3], none);
     history.addGenerated(0);

@@ -50,12 +50,14 @@ export class TokenHistory {
   penalize(logits: Float32Array, params: PenaltyParams): Float32Array {
     const out = logits.slice();
     if (params.repetitionPenalty !== 1) {
-      const seen = new Set([...this.#prompt, ...this.#generated.keys()]);
-      for (const token of seen) {
+      const penalty = params.repetitionPenalty;
+      const repeat = (token: number) => {
         const logit = out[token]!;
-        out[token] =
-          logit > 0 ? logit / params.repetitionPenalty : logit * params.repetitionPenalty;
-      }
+        out[token] = logit > 0 ? logit / penalty : logit * penalty;
+      };
+      // Each seen token once: the prompt's, then generated ones the prompt does not hold.
+      for (const token of this.#prompt) repeat(token);
+      for (const token of this.#generated.keys()) if (!this.#prompt.has(token)) repeat(token);
     }
     if (params.frequencyPenalty !== 0 || params.presencePenalty !== 0) {
       for (const [token, count] of this.#generated) {
