@@ -8,6 +8,12 @@ import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
+// Not the global fetch: Node 24's bundled undici 7 crashes the process with an uncatchable
+// assertion when a server closes the connection while the body waits on backpressure
+// (nodejs/undici#5360), which HTTP/1.0 and `Connection: close` servers do. Fixed in undici 8,
+// whose fetch must also get a dispatcher of its own: by default both share one global
+// dispatcher, made by whichever copy of undici loaded first.
+import { Agent, fetch } from 'undici';
 import { formatBytes, type ProgressSink } from './progress.ts';
 
 export interface FetchedSource {
@@ -46,30 +52,35 @@ export async function fetchSource(
 }
 
 async function download(url: string, file: string, progress: ProgressSink): Promise<FetchedSource> {
-  let response: Response;
+  const dispatcher = new Agent();
   try {
-    response = await fetch(url, { redirect: 'follow' });
-  } catch (err) {
-    throw new LoadError(
-      `cannot download ${url}: ${(err as Error).cause ?? (err as Error).message}`,
+    let response: Awaited<ReturnType<typeof fetch>>;
+    try {
+      response = await fetch(url, { redirect: 'follow', dispatcher });
+    } catch (err) {
+      throw new LoadError(
+        `cannot download ${url}: ${(err as Error).cause ?? (err as Error).message}`,
+      );
+    }
+    if (!response.ok || !response.body) {
+      throw new LoadError(`cannot download ${url}: HTTP ${response.status} ${response.statusText}`);
+    }
+    const total = Number(response.headers.get('content-length') ?? 0);
+    if (total > 0) await ensureSpace(dirname(file), total);
+    const hash = createHash('sha256');
+    await pipeline(
+      Readable.fromWeb(response.body as ReadableStream),
+      meter(hash, total, `downloading ${url}`, progress),
+      createWriteStream(file),
     );
+    const bytes = (await stat(file)).size;
+    if (total > 0 && bytes !== total) {
+      throw new LoadError(`download of ${url} ended early: ${bytes} of ${total} bytes`);
+    }
+    return { file, sha256: hash.digest('hex'), bytes, temporary: true };
+  } finally {
+    await dispatcher.close();
   }
-  if (!response.ok || !response.body) {
-    throw new LoadError(`cannot download ${url}: HTTP ${response.status} ${response.statusText}`);
-  }
-  const total = Number(response.headers.get('content-length') ?? 0);
-  if (total > 0) await ensureSpace(dirname(file), total);
-  const hash = createHash('sha256');
-  await pipeline(
-    Readable.fromWeb(response.body as ReadableStream),
-    meter(hash, total, `downloading ${url}`, progress),
-    createWriteStream(file),
-  );
-  const bytes = (await stat(file)).size;
-  if (total > 0 && bytes !== total) {
-    throw new LoadError(`download of ${url} ended early: ${bytes} of ${total} bytes`);
-  }
-  return { file, sha256: hash.digest('hex'), bytes, temporary: true };
 }
 
 /** A pass-through that hashes and reports progress. */
