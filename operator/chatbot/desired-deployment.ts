@@ -131,6 +131,11 @@ function podSpec(cb: ChatBot, ctx: DeploymentContext): V1PodSpec {
   return dropUndefined(spec);
 }
 
+const podNameEnv: V1EnvVar = {
+  name: 'POD_NAME',
+  valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
+};
+
 const restricted = {
   allowPrivilegeEscalation: false,
   readOnlyRootFilesystem: true,
@@ -155,6 +160,9 @@ function modelLoader(cb: ChatBot, image: string, modelPath: string): V1Container
       '--model-path',
       modelPath,
     ],
+    // Names the lock it takes on the volume, so a restart of this init container takes over
+    // at once the lock its crashed predecessor left.
+    env: [podNameEnv],
     // The loader's reason for failing ends up in the pod status, where the operator reads it.
     terminationMessagePolicy: 'FallbackToLogsOnError',
     securityContext: restricted,
@@ -181,7 +189,7 @@ function runtimeContainer(cb: ChatBot, image: string): V1Container {
   });
 
   const env: V1EnvVar[] = [
-    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    podNameEnv,
     ...(runtime.env ?? []).map((e) =>
       dropUndefined({ name: e.name, value: e.value, valueFrom: e.valueFrom }),
     ),

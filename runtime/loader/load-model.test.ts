@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { importGguf } from '../model/import-gguf.ts';
@@ -136,6 +136,30 @@ describe('load-model (the init container)', () => {
     );
     expect(results.filter((r) => r.fetched)).to.have.length(1);
     expect(requests - before).to.equal(1);
+  });
+
+  describe('a lock left by a loader that died', function () {
+    // Without a take-over these would wait out the one-minute staleness of the lock.
+    this.timeout(20_000);
+
+    it('is taken over at once when its process on this machine is gone', async () => {
+      const modelPath = join(dir, 'models', 'h');
+      const dead = spawnSync(process.execPath, ['-e', '']).pid;
+      await mkdir(join(dir, 'models'), { recursive: true });
+      await writeFile(`${modelPath}.lock`, `process ${hostname()}/${dead}\n`);
+      expect((await loadModel(options('/model.tar.gz', modelPath))).fetched).to.equal(true);
+    });
+
+    it("is taken over at once when it is this pod's own (its init container restarted)", async () => {
+      const modelPath = join(dir, 'models', 'i');
+      await writeFile(`${modelPath}.lock`, 'pod support-bot-7d6-x2\n');
+      process.env.POD_NAME = 'support-bot-7d6-x2';
+      try {
+        expect((await loadModel(options('/model.tar.gz', modelPath))).fetched).to.equal(true);
+      } finally {
+        delete process.env.POD_NAME;
+      }
+    });
   });
 
   it('names an unreachable source', async () => {

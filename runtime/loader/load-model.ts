@@ -5,6 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fetchSource, LoadError } from './fetch-source.ts';
 import type { ProgressSink } from './progress.ts';
@@ -115,15 +116,39 @@ async function detectFormat(file: string): Promise<'gguf' | 'onnx'> {
 const staleLockMs = 60_000;
 
 /**
- * An exclusive lock file, refreshed every 10 s while held. A lock not refreshed for a minute
- * belongs to a loader that died (a killed pod) and is taken over.
+ * Who holds a lock: the pod (init containers of one pod run one at a time, so a lock of our own
+ * pod is left by an earlier attempt of ours that died), or else this machine's process.
+ */
+function lockHolder(): string {
+  return process.env.POD_NAME
+    ? `pod ${process.env.POD_NAME}`
+    : `process ${hostname()}/${process.pid}`;
+}
+
+/** Whether the holder is gone for certain: our own pod's earlier attempt, or a dead local process. */
+function holderIsGone(holder: string): boolean {
+  if (process.env.POD_NAME) return holder === lockHolder();
+  const local = /^process (.+)\/(\d+)$/.exec(holder);
+  if (!local || local[1] !== hostname()) return false;
+  try {
+    process.kill(Number(local[2]), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * An exclusive lock file, refreshed every 10 s while held. A lock whose holder is gone for
+ * certain is taken over at once (a crashed attempt of this pod's loader restarting); one not
+ * refreshed for a minute belongs to a loader that died elsewhere (a killed pod) and is taken over.
  */
 async function lock(path: string, progress: ProgressSink): Promise<() => Promise<void>> {
   let waiting = false;
   for (;;) {
     try {
       const handle = await open(path, 'wx');
-      await handle.writeFile(`${process.env.POD_NAME ?? process.pid}\n`);
+      await handle.writeFile(`${lockHolder()}\n`);
       await handle.close();
       const heartbeat = setInterval(() => {
         const now = new Date();
@@ -135,14 +160,15 @@ async function lock(path: string, progress: ProgressSink): Promise<() => Promise
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = (await readFile(path, 'utf8').catch(() => '')).trim();
       const info = await stat(path).catch(() => undefined);
-      if (info && Date.now() - info.mtimeMs > staleLockMs) {
+      if (holderIsGone(holder) || (info && Date.now() - info.mtimeMs > staleLockMs)) {
+        progress(`taking over the lock of a loader that is gone (${holder || 'unknown'})\n`);
         await rm(path, { force: true });
         continue;
       }
       if (!waiting) {
-        const holder = (await readFile(path, 'utf8').catch(() => '?')).trim();
-        progress(`another loader (${holder}) is loading this model; waiting for it\n`);
+        progress(`another loader (${holder || 'unknown'}) is loading this model; waiting for it\n`);
         waiting = true;
       }
       await new Promise((r) => setTimeout(r, 2000));
