@@ -117,6 +117,31 @@ describe('observing a ChatBot', () => {
     expect(condition(o.conditions, 'ModelReady').message).to.contain('sha256 mismatch');
   });
 
+  it('forgets a failed model load once a retry has loaded the model', () => {
+    // Seen on the real node: the loader crashed once, its restart loaded the model, and the
+    // earlier exit stayed in lastState while the pod served.
+    const recovered = pod('bot-5', {
+      initContainerStatuses: [
+        {
+          name: 'model-loader',
+          image: 'i',
+          imageID: '',
+          ready: true,
+          restartCount: 1,
+          state: { terminated: { exitCode: 0, reason: 'Completed' } },
+          lastState: { terminated: { exitCode: 1, message: 'AssertionError …' } },
+        },
+      ],
+    });
+    const o = observe(cb, {
+      deployment: deployment({ replicas: 1, readyReplicas: 1, updatedReplicas: 1 }, 1),
+      pods: [recovered],
+      claim: { spec: { accessModes: ['ReadWriteMany'] }, status: { phase: 'Bound' } },
+    });
+    expect(condition(o.conditions, 'Degraded')).to.include({ status: 'False' });
+    expect(condition(o.conditions, 'ModelReady')).to.include({ status: 'True' });
+  });
+
   it('reports bad images and a rollout in progress', () => {
     const pulling = pod('bot-4', {
       containerStatuses: [

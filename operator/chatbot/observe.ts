@@ -106,13 +106,13 @@ function podProblems(cb: ChatBot, pods: V1Pod[]): Problem[] {
     });
 }
 
+/**
+ * Why the loader failed, if it has: its own exit once it has finished (a retry that succeeded
+ * clears an earlier failure), else the attempt before the one waiting or running now.
+ */
 function terminatedWithError(status: V1ContainerStatus): string | undefined {
-  const current = status.state?.terminated;
-  const last = status.lastState?.terminated;
-  for (const t of [current, last]) {
-    if (t && t.exitCode !== 0) return t.message?.trim() || `exit code ${t.exitCode}`;
-  }
-  return undefined;
+  const t = status.state?.terminated ?? status.lastState?.terminated;
+  return t && t.exitCode !== 0 ? t.message?.trim() || `exit code ${t.exitCode}` : undefined;
 }
 
 function storageProblems(cb: ChatBot, claim: V1PersistentVolumeClaim | undefined): Problem[] {
