@@ -17,6 +17,9 @@ export interface OperatorOptions {
   relistPeriodMs: number;
 }
 
+/** Where the runtime released with this operator is published; its tag is the operator's version. */
+export const runtimeImageRepository = 'ghcr.io/clawbot/runtime';
+
 export const usage = `usage: npm run operator -- [options]   (or the operator image's entrypoint)
 
   --namespaces <a,b>           namespaces to watch (default: all)        env WATCH_NAMESPACES
@@ -25,7 +28,7 @@ export const usage = `usage: npm run operator -- [options]   (or the operator im
   --health-port <port>         /healthz, /readyz, /metrics (default: 8080) env HEALTH_PORT
   --log-level <level>          debug, info, warn or error (default: info)  env LOG_LEVEL
   --runtime-image <image>      runtime image for ChatBots without spec.runtime.image
-                               (default: ghcr.io/clawbot/runtime:<operator version>) env RUNTIME_IMAGE
+                               (default: ${runtimeImageRepository}:<operator version>) env RUNTIME_IMAGE
   --relist-period <duration>   list everything again this often (default: 15m) env RELIST_PERIOD
 
 Connects to the cluster through $KUBECONFIG, ~/.kube/config, or the in-cluster service account.`;
@@ -103,6 +106,6 @@ export function parseOptions(
     healthPort,
     logLevel,
     runtimeImage:
-      values['runtime-image'] ?? env.RUNTIME_IMAGE ?? `ghcr.io/clawbot/runtime:${version}`,
+      values['runtime-image'] ?? env.RUNTIME_IMAGE ?? `${runtimeImageRepository}:${version}`,
   };
 }

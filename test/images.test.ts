@@ -1,14 +1,12 @@
-// The operator and runtime images, checked without a Docker engine: their Dockerfiles are parsed
-// and their stages played out here (test/dockerfile.ts), so a COPY of something missing, a
-// compile step that fails in the image's build stage, an entrypoint that does not start from the
-// image's files, a root user, unpinned base images, or ports and health checks that drifted from
-// the code's defaults all fail here first.
+// The operator and runtime images, built by a real builder: podman builds them from the
+// Dockerfiles exactly as `npm run images` does (bases built on this machine, no registry), and the
+// checks run against the images themselves: their entrypoints start from the image's files, they
+// run as the numeric non-root user runAsNonRoot can verify, the runtime's CPU variant loads
+// onnxruntime. Static checks keep the Dockerfiles pinned and in step with the code's ports and
+// probes. (Pods run from these images on a real node in test/node/.)
 
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { execFile } from 'node:child_process';
 import { expect } from 'chai';
 import packageJson from '../package.json' with { type: 'json' };
 import { runtimeDefaults } from '../common/runtime-env.ts';
@@ -16,19 +14,17 @@ import { desiredDeployment } from '../operator/chatbot/desired-deployment.ts';
 import { chatBot, productionSpec } from '../operator/chatbot/fixtures.ts';
 import { parseOptions } from '../operator/options.ts';
 import { repoRoot } from '../tools/cluster/paths.ts';
-import { only, render } from './chart/helm.ts';
 import {
+  baseImages,
   envOf,
   execForm,
   last,
   parseDockerfile,
-  playStages,
-  removeStages,
-  type PlayedStage,
   type Stage,
-} from './dockerfile.ts';
-
-const run = promisify(execFile);
+} from '../tools/images/dockerfile.ts';
+import { podman } from '../tools/images/podman.ts';
+import { ensureProjectImages, type BuiltImage } from '../tools/images/project-images.ts';
+import { only, render } from './chart/helm.ts';
 
 const operatorDefaults = parseOptions([], { POD_NAMESPACE: 'x' }, packageJson.version);
 const chatBotPod = desiredDeployment(chatBot(productionSpec), { defaultRuntimeImage: 'x' }).spec!
@@ -36,6 +32,7 @@ const chatBotPod = desiredDeployment(chatBot(productionSpec), { defaultRuntimeIm
 const runtimeContainer = chatBotPod.containers.find((c) => c.name === 'runtime')!;
 
 interface Image {
+  name: BuiltImage['name'];
   dockerfile: string;
   /** Ports the code listens on by default. */
   ports: number[];
@@ -47,6 +44,7 @@ interface Image {
 
 const images: Image[] = [
   {
+    name: 'operator',
     dockerfile: 'Dockerfile.operator',
     ports: [operatorDefaults.healthPort],
     probe: async () => {
@@ -57,6 +55,7 @@ const images: Image[] = [
     commands: [['--help']],
   },
   {
+    name: 'runtime-cpu',
     dockerfile: 'Dockerfile.runtime',
     ports: [runtimeDefaults.port, runtimeDefaults.healthPort],
     probe: async () => ({
@@ -71,23 +70,28 @@ const images: Image[] = [
   },
 ];
 
+let building: Promise<BuiltImage[]> | undefined;
+/** Both images, built once for this run (cached by content: unchanged sources build nothing). */
+const built = () => (building ??= ensureProjectImages(() => {}));
+
+/** Runs a command in the image, with no network, as the image's own user. */
+const inImage = (reference: string, args: string[]) =>
+  podman(['run', '--rm', '--network=none', reference, ...args]);
+
 for (const image of images) {
-  describe(`image: ${image.dockerfile} (parsed and played out, no Docker engine)`, function () {
-    this.timeout(180_000);
+  describe(`image: ${image.dockerfile} (built by podman)`, function () {
+    this.timeout(900_000);
     let stages: Stage[];
     let final: Stage;
-    let played: PlayedStage[];
+    let reference: string;
 
     before(async () => {
       stages = parseDockerfile(await readFile(join(repoRoot, image.dockerfile), 'utf8'));
       final = stages.at(-1)!;
     });
 
-    after(() => removeStages(played));
-
     it('pins every base image to a version, and Node to the one the project runs on', () => {
-      const names = new Set(stages.map((s) => s.name));
-      const bases = stages.map((s) => s.from).filter((from) => !names.has(from));
+      const bases = baseImages(stages);
       for (const base of bases) {
         const tag = /:([^/@]+)$/.exec(base)?.[1];
         expect(tag, `${base} has no tag`).to.be.a('string');
@@ -100,34 +104,38 @@ for (const image of images) {
         expect(b).to.match(new RegExp(`^node:${packageJson.devDependencies.node}-`));
     });
 
-    it('builds: every COPY source is in the build context and the compile step passes', async () => {
-      played = await playStages(stages, repoRoot);
-      expect(played).to.have.length(stages.length);
+    it('builds from its Dockerfile, tagged as the chart refers to it', async () => {
+      const builtImage = (await built()).find((b) => b.name === image.name)!;
+      expect(builtImage.id).to.match(/^[0-9a-f]{64}$/);
+      reference = builtImage.reference;
+      const defaults = only(await render(), 'Deployment').spec.template.spec.containers[0];
+      const expected =
+        image.name === 'operator'
+          ? defaults.image
+          : `${defaults.args.find((a: string) => a.startsWith('--runtime-image=')).split('=')[1]}-cpu`;
+      expect(reference).to.equal(expected);
     });
 
-    it('ships its entrypoint, which starts from the files the image holds', async () => {
-      expect(played, 'the build stages did not play out').to.not.equal(undefined);
-      const finalStage = played.at(-1)!;
-      const entrypoint = execForm(last(final, 'ENTRYPOINT')!.args);
-      expect(entrypoint[0]).to.equal('node');
-      const cwd = join(finalStage.root, finalStage.workdir);
-      expect(existsSync(join(cwd, entrypoint[1]!)), `${entrypoint[1]} in the image`).to.equal(true);
+    it('starts its entrypoint from the files the image holds', async () => {
+      expect(reference, 'the image was not built').to.be.a('string');
       for (const args of image.commands) {
-        // Node 24 as in the image, nothing but the image's files: its dist/, its node_modules.
-        const { stdout } = await run(process.execPath, [...entrypoint.slice(1), ...args], {
-          cwd,
-          env: { PATH: process.env.PATH, ...finalStage.env },
-        });
-        expect(stdout, `${entrypoint.join(' ')} ${args.join(' ')}`).to.match(/usage/i);
+        const out = await inImage(reference, args);
+        expect(out, `${reference} ${args.join(' ')}`).to.match(/usage/i);
       }
     });
 
-    it('runs as a numeric, non-root user (runAsNonRoot can verify it)', () => {
+    it('runs as a numeric, non-root user (runAsNonRoot can verify it)', async () => {
       const user = last(final, 'USER')?.args;
       expect(user, 'the final stage sets USER').to.be.a('string');
       const [uid, gid] = user!.split(':').map(Number);
       expect(uid).to.be.a('number').and.greaterThan(0);
       if (gid !== undefined) expect(gid).to.be.greaterThan(0);
+      const configured = (
+        await podman(['image', 'inspect', '--format', '{{.Config.User}}', reference])
+      ).trim();
+      expect(configured).to.equal(user);
+      const id = await podman(['run', '--rm', '--network=none', '--entrypoint', 'id', reference]);
+      expect(id).to.match(new RegExp(`^uid=${uid}\\b`));
     });
 
     it('exposes the ports the code listens on by default', () => {
@@ -159,3 +167,25 @@ for (const image of images) {
     });
   });
 }
+
+describe("image: the runtime's CPU variant", function () {
+  this.timeout(900_000);
+
+  it('loads onnxruntime with its CPU provider, and without the CUDA one', async () => {
+    const runtime = (await built()).find((b) => b.name === 'runtime-cpu')!;
+    const out = await podman([
+      'run',
+      '--rm',
+      '--network=none',
+      '--entrypoint',
+      'node',
+      runtime.reference,
+      '-e',
+      "const ort = require('onnxruntime-node'); const fs = require('fs'); " +
+        "const dir = require('path').dirname(require.resolve('onnxruntime-node')); " +
+        "console.log(JSON.stringify({ tensor: new ort.Tensor('float32', [1], [1]).dims, " +
+        "cuda: fs.readdirSync(dir + '/../bin', { recursive: true }).some((f) => /providers_cuda/.test(f)) }))",
+    ]);
+    expect(JSON.parse(out)).to.deep.equal({ tensor: [1], cuda: false });
+  });
+});
