@@ -110,6 +110,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     threads: settings.threads,
     threadSpinning: settings.threadSpinning,
   };
+  // onnxruntime 1.30 uploads usage telemetry to Microsoft over HTTPS unless told not to; a chat
+  // runtime sends nothing anywhere. Set here, in the main thread, because the native library
+  // reads the process environment, which a worker's process.env does not change.
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
   const worker = new Worker(workerUrl(), { workerData: config });
   const ready = await new Promise<Extract<FromWorker, { type: 'ready' }>>((resolve, reject) => {
     const onMessage = (message: FromWorker) => {
