@@ -22,7 +22,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import type { ChatBot } from '../operator/api/types.generated.ts';
 import { KubeClient, ObjectClient } from '../operator/kit/index.ts';
 import { resources } from '../operator/resources.ts';
-import { testCluster, stopTestCluster, type TestCluster } from '../test/cluster.ts';
+import { testCluster, stopTestClusters, type TestCluster } from '../test/cluster.ts';
 import { installCrds } from '../test/crds.ts';
 import { startOperator, type OperatorProcess } from '../test/operator-process.ts';
 import { kubernetesVersion } from '../tools/cluster/toolchain.ts';
@@ -192,7 +192,7 @@ async function main(): Promise<void> {
   } finally {
     await idleOperator?.stop();
     progress('stopping the control plane');
-    await stopTestCluster();
+    await stopTestClusters();
   }
 }
 

@@ -1,7 +1,7 @@
-// Mocha root hooks: the one shared control plane (started lazily by test/cluster.ts) is stopped
-// once, after the whole run.
-import { stopTestCluster } from './cluster.ts';
+// Mocha root hooks: the shared clusters (started lazily by test/cluster.ts) are stopped once,
+// after the whole run.
+import { stopTestClusters } from './cluster.ts';
 
 export async function mochaGlobalTeardown(): Promise<void> {
-  await stopTestCluster();
+  await stopTestClusters();
 }

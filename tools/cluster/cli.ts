@@ -1,7 +1,7 @@
-// `npm run cluster -- up|down|status|build`: a local Kubernetes control plane for trying ClawBot.
+// `npm run cluster -- up|down|status|build`: a local Kubernetes cluster for trying ClawBot.
 // `up` prints shell lines to eval, so `eval "$(npm run -s cluster -- up)"` configures the shell.
 
-import { ControlPlane, readState, stopCluster } from './control-plane.ts';
+import { ControlPlane, prepareNode, readState, stopCluster } from './control-plane.ts';
 import { isRunning } from './processes.ts';
 import { ensureBinaries, helmVersion, kubernetesVersion } from './toolchain.ts';
 
@@ -9,20 +9,32 @@ const name = process.env.CLAWBOT_CLUSTER ?? 'local';
 
 const usage = `usage: npm run cluster -- <command>
 
-  up       start etcd, kube-apiserver and kube-controller-manager on loopback (in the background)
-           and print the export lines for KUBECONFIG and PATH (kubectl, helm)
-  down     stop the control plane and delete its data
-  status   say whether it runs, where, and with which processes
-  build    only build (or verify the cache of) the binaries
+  up [--node]     start etcd, kube-apiserver and kube-controller-manager on loopback (in the
+                  background) and print the export lines for KUBECONFIG and PATH (kubectl, helm).
+                  --node: a whole cluster, as kind makes one: kube-scheduler, every controller,
+                  and a real node on this machine (containerd + runc, kubelet, kube-proxy, CNI)
+                  with CoreDNS, a default StorageClass (local-path) and metrics-server; needs root
+  down            stop everything and delete its data (a node's namespaces, network devices,
+                  cgroups and mounts too; kernel settings the kubelet changed are put back)
+  status          say whether it runs, where, and with which processes
+  build [--node]  only build (or verify the cache of) the binaries, and with --node the node's
+                  Debian packages, binaries and images
 
 The first run builds Kubernetes ${kubernetesVersion()} and Helm ${helmVersion()} from Go modules
-(several minutes); later runs reuse the cache.`;
+(several minutes); later runs reuse the cache. \`npm run images\` builds ClawBot's own images and
+loads them into running nodes. CLAWBOT_CLUSTER names the cluster (default: local).`;
 
 function exports(kubeconfig: string, binDirs: string[]): string {
   return `export KUBECONFIG=${kubeconfig}\nexport PATH=${binDirs.join(':')}:$PATH`;
 }
 
-async function main(command: string | undefined): Promise<number> {
+async function main(command: string | undefined, flags: string[]): Promise<number> {
+  const unknown = flags.filter((f) => f !== '--node');
+  if (unknown.length) {
+    console.error(`unknown option ${unknown[0]}\n\n${usage}`);
+    return 2;
+  }
+  const node = flags.includes('--node');
   switch (command) {
     case 'up': {
       const existing = await readState(name);
@@ -35,6 +47,7 @@ async function main(command: string | undefined): Promise<number> {
       const cluster = await ControlPlane.start({
         name,
         detached: true,
+        node,
         log: (line) => console.error(line),
       });
       console.error('run these lines (or eval this output) to use it:');
@@ -48,7 +61,9 @@ async function main(command: string | undefined): Promise<number> {
         return 0;
       }
       await stopCluster(state);
-      console.error(`control plane "${name}" stopped; its data is deleted`);
+      console.error(
+        `${state.node ? 'cluster' : 'control plane'} "${name}" stopped; its data is deleted`,
+      );
       return 0;
     }
     case 'status': {
@@ -61,9 +76,14 @@ async function main(command: string | undefined): Promise<number> {
         (p) => `  ${p.name.padEnd(24)} pid ${p.pid}  ${isRunning(p) ? 'running' : 'NOT RUNNING'}`,
       );
       const healthy = state.processes.every(isRunning);
+      const nodeLine = state.node
+        ? `\n  node: ${state.node.name} at ${state.node.network.nodeIp} (network namespace ` +
+          `${state.node.network.netns}, pods ${state.node.network.podCidr})`
+        : '';
       console.log(
-        `control plane "${name}": ${healthy ? 'running' : 'degraded'} at ${state.server} ` +
-          `(since ${state.startedAt})\n${lines.join('\n')}\n  kubeconfig: ${state.kubeconfig}`,
+        `${state.node ? 'cluster' : 'control plane'} "${name}": ${healthy ? 'running' : 'degraded'} ` +
+          `at ${state.server} (since ${state.startedAt})\n${lines.join('\n')}${nodeLine}\n` +
+          `  kubeconfig: ${state.kubeconfig}`,
       );
       return healthy ? 0 : 1;
     }
@@ -71,6 +91,13 @@ async function main(command: string | undefined): Promise<number> {
       const binaries = await ensureBinaries();
       for (const [tool, path] of Object.entries(binaries))
         console.log(`${tool.padEnd(22)} ${path}`);
+      if (node) {
+        const prepared = await prepareNode((line) => console.error(line));
+        for (const [tool, path] of Object.entries(prepared.binaries))
+          console.log(`${tool.padEnd(22)} ${path}`);
+        for (const [image, reference] of Object.entries(prepared.images))
+          console.log(`${`${image} image`.padEnd(22)} ${reference}`);
+      }
       return 0;
     }
     default:
@@ -79,7 +106,7 @@ async function main(command: string | undefined): Promise<number> {
   }
 }
 
-main(process.argv[2]).then(
+main(process.argv[2], process.argv.slice(3)).then(
   (code) => process.exit(code),
   (err: Error) => {
     console.error(`cluster ${process.argv[2]}: ${err.message}`);

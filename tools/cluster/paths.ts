@@ -18,3 +18,5 @@ export function cacheRoot(): string {
 
 export const binRoot = () => join(cacheRoot(), 'bin');
 export const clustersRoot = () => join(cacheRoot(), 'clusters');
+/** What this machine's local nodes share: their network claims, the kernel settings before them. */
+export const nodeHostRoot = () => join(cacheRoot(), 'node-host');

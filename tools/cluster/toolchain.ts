@@ -1,8 +1,11 @@
-// Builds the real Kubernetes binaries the tests and the demo run (etcd, kube-apiserver,
-// kube-controller-manager, kubectl, helm) from their Go modules, once per version, into a cache
-// outside the repository. The pinned versions live in tools/go/*/go.mod and nowhere else.
+// Builds the real Kubernetes binaries the tests and the demo run from their Go modules, once per
+// version, into a cache outside the repository: the control plane (etcd, kube-apiserver,
+// kube-controller-manager, kubectl, helm) and the local node (kube-scheduler, kubelet, kube-proxy,
+// CoreDNS, metrics-server, local-path-provisioner and the pod sandbox's pause program). The pinned
+// versions live in tools/go/*/go.mod and nowhere else.
 
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,11 +19,24 @@ export interface Binaries {
   helm: string;
 }
 
+export interface NodeBinaries {
+  kubeScheduler: string;
+  kubelet: string;
+  kubeProxy: string;
+  pause: string;
+  coredns: string;
+  metricsServer: string;
+  localPathProvisioner: string;
+}
+
 interface ToolModule {
   /** Folder under tools/go/ holding the pinned go.mod. */
   dir: string;
-  /** The module whose version names the cache folder and the version ldflags. */
-  module: string;
+  /**
+   * The module whose pinned version names the cache folder and the version ldflags; absent for
+   * the project's own programs, whose cache folder is named by a hash of their sources.
+   */
+  module?: string;
   /** Cache folder prefix: bin/<name>-<version>/. */
   name: string;
   /** Go package → output file name. */
@@ -47,17 +63,7 @@ const modules: ToolModule[] = [
       'k8s.io/kubernetes/cmd/kube-controller-manager': 'kube-controller-manager',
       'k8s.io/kubernetes/cmd/kubectl': 'kubectl',
     },
-    ldflags: (version) => {
-      const [major, minor] = version.replace(/^v/, '').split('.');
-      // Without these, /version says v0.0.0-master and Helm refuses charts with a kubeVersion.
-      return k8sVersionPackages.flatMap((pkg) => [
-        `-X ${pkg}.gitVersion=${version}`,
-        `-X ${pkg}.gitMajor=${major}`,
-        `-X ${pkg}.gitMinor=${minor}`,
-        `-X ${pkg}.gitTreeState=clean`,
-        `-X ${pkg}.buildDate=${moduleTime('k8s.io/kubernetes', version)}`,
-      ]);
-    },
+    ldflags: kubernetesLdflags,
   },
   {
     dir: 'helm',
@@ -71,6 +77,68 @@ const modules: ToolModule[] = [
   },
 ];
 
+// The local node's programs, built only when a cluster with a node is asked for. kube-scheduler,
+// kubelet and kube-proxy come from the same pinned k8s.io/kubernetes as the control plane, in a
+// cache folder of their own, so a control-plane-only machine never builds them.
+const nodeModules: ToolModule[] = [
+  {
+    dir: 'k8s',
+    module: 'k8s.io/kubernetes',
+    name: 'kubernetes-node',
+    outputs: {
+      'k8s.io/kubernetes/cmd/kube-scheduler': 'kube-scheduler',
+      'k8s.io/kubernetes/cmd/kubelet': 'kubelet',
+      'k8s.io/kubernetes/cmd/kube-proxy': 'kube-proxy',
+    },
+    ldflags: kubernetesLdflags,
+  },
+  { dir: 'pause', name: 'pause', outputs: { '.': 'pause' }, ldflags: () => [] },
+  {
+    dir: 'coredns',
+    module: 'github.com/coredns/coredns',
+    name: 'coredns',
+    outputs: { 'github.com/coredns/coredns': 'coredns' },
+    ldflags: () => [],
+  },
+  {
+    dir: 'metrics-server',
+    module: 'sigs.k8s.io/metrics-server',
+    name: 'metrics-server',
+    outputs: { 'sigs.k8s.io/metrics-server/cmd/metrics-server': 'metrics-server' },
+    // What its Makefile sets, so its /version and start-up log name the release.
+    ldflags: (version) => [`-X k8s.io/client-go/pkg/version.gitVersion=${version}`],
+  },
+  {
+    dir: 'local-path-provisioner',
+    module: 'github.com/rancher/local-path-provisioner',
+    name: 'local-path-provisioner',
+    outputs: { 'github.com/rancher/local-path-provisioner': 'local-path-provisioner' },
+    ldflags: (version) => [`-X main.VERSION=${version}`],
+  },
+];
+
+function kubernetesLdflags(version: string): string[] {
+  const [major, minor] = version.replace(/^v/, '').split('.');
+  // Without these, /version says v0.0.0-master and Helm refuses charts with a kubeVersion.
+  return k8sVersionPackages.flatMap((pkg) => [
+    `-X ${pkg}.gitVersion=${version}`,
+    `-X ${pkg}.gitMajor=${major}`,
+    `-X ${pkg}.gitMinor=${minor}`,
+    `-X ${pkg}.gitTreeState=clean`,
+    `-X ${pkg}.buildDate=${moduleTime('k8s.io/kubernetes', version)}`,
+  ]);
+}
+
+/** The cache folder's version: the pinned module version, or a hash of the program's sources. */
+function versionOf(mod: ToolModule): string {
+  if (mod.module) return pinnedVersion(mod.dir, mod.module);
+  const hash = createHash('sha256');
+  for (const file of ['go.mod', 'main.go']) {
+    hash.update(readFileSync(join(repoRoot, 'tools', 'go', mod.dir, file)));
+  }
+  return hash.digest('hex').slice(0, 12);
+}
+
 /** The version of `module` pinned in tools/go/<dir>/go.mod. */
 export function pinnedVersion(dir: string, module: string): string {
   const goMod = readFileSync(join(repoRoot, 'tools', 'go', dir, 'go.mod'), 'utf8');
@@ -83,6 +151,13 @@ export function pinnedVersion(dir: string, module: string): string {
 export const kubernetesVersion = () => pinnedVersion('k8s', 'k8s.io/kubernetes');
 export const helmVersion = () => pinnedVersion('helm', 'helm.sh/helm/v3');
 export const etcdVersion = () => pinnedVersion('etcd', 'go.etcd.io/etcd/server/v3');
+export const corednsVersion = () => pinnedVersion('coredns', 'github.com/coredns/coredns');
+export const metricsServerVersion = () =>
+  pinnedVersion('metrics-server', 'sigs.k8s.io/metrics-server');
+export const localPathProvisionerVersion = () =>
+  pinnedVersion('local-path-provisioner', 'github.com/rancher/local-path-provisioner');
+/** The pause program's version: a hash of its sources (it is the project's own). */
+export const pauseVersion = () => versionOf(nodeModules.find((m) => m.name === 'pause')!);
 
 // The release's publication time from the module proxy's .info file: a reproducible buildDate.
 function moduleTime(module: string, version: string): string {
@@ -124,16 +199,9 @@ const defaultProgress: Progress = (line) => {
   else process.stderr.write(line + '\n');
 };
 
-/** Returns the cached binaries, building any that are missing. */
+/** Returns the control plane's cached binaries, building any that are missing. */
 export async function ensureBinaries(progress: Progress = defaultProgress): Promise<Binaries> {
-  const paths: Record<string, string> = {};
-  for (const mod of modules) {
-    const version = pinnedVersion(mod.dir, mod.module);
-    const dir = join(binRoot(), `${mod.name}-${version}`);
-    const wanted = Object.values(mod.outputs).map((file) => join(dir, file));
-    if (!wanted.every((file) => existsSync(file))) await build(mod, version, dir, progress);
-    for (const file of Object.values(mod.outputs)) paths[file] = join(dir, file);
-  }
+  const paths = await ensureBuilt(modules, progress);
   return {
     etcd: paths.etcd!,
     kubeApiserver: paths['kube-apiserver']!,
@@ -141,6 +209,37 @@ export async function ensureBinaries(progress: Progress = defaultProgress): Prom
     kubectl: paths.kubectl!,
     helm: paths.helm!,
   };
+}
+
+/** Returns the local node's cached binaries, building any that are missing. */
+export async function ensureNodeBinaries(
+  progress: Progress = defaultProgress,
+): Promise<NodeBinaries> {
+  const paths = await ensureBuilt(nodeModules, progress);
+  return {
+    kubeScheduler: paths['kube-scheduler']!,
+    kubelet: paths.kubelet!,
+    kubeProxy: paths['kube-proxy']!,
+    pause: paths.pause!,
+    coredns: paths.coredns!,
+    metricsServer: paths['metrics-server']!,
+    localPathProvisioner: paths['local-path-provisioner']!,
+  };
+}
+
+async function ensureBuilt(
+  list: ToolModule[],
+  progress: Progress,
+): Promise<Record<string, string>> {
+  const paths: Record<string, string> = {};
+  for (const mod of list) {
+    const version = versionOf(mod);
+    const dir = join(binRoot(), `${mod.name}-${version}`);
+    const wanted = Object.values(mod.outputs).map((file) => join(dir, file));
+    if (!wanted.every((file) => existsSync(file))) await build(mod, version, dir, progress);
+    for (const file of Object.values(mod.outputs)) paths[file] = join(dir, file);
+  }
+  return paths;
 }
 
 async function build(mod: ToolModule, version: string, dir: string, progress: Progress) {

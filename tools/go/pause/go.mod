@@ -1,0 +1,3 @@
+module clawbot.dev/tools/pause
+
+go 1.26.0
