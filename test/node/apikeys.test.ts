@@ -4,10 +4,8 @@
 // would. Rotations reach the running pod through the kubelet's own volume updates (the local
 // node syncs pods every 10 s), with no restart.
 
-import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { parseApiKey } from '../../common/api-key.ts';
-import { tinyGguf } from '../../runtime/model/tiny/tiny-gguf.ts';
 import { sleep } from '../../tools/cluster/processes.ts';
 import { eventually } from '../../tools/eventually.ts';
 import { kube } from '../kube.ts';
@@ -15,6 +13,8 @@ import {
   nodeCluster,
   portForward,
   serveFiles,
+  tinyModel,
+  untilCondition,
   type FileServer,
   type NodeCluster,
   type PortForward,
@@ -75,8 +75,8 @@ describe('node: API keys end to end (operator pod + runtime pod)', function () {
     cluster = await nodeCluster();
     namespace = await cluster.namespace('apikeys');
     k = kube(cluster, namespace);
-    const gguf = Buffer.from(tinyGguf());
-    files = await serveFiles(cluster.hostIp, { '/tiny.gguf': gguf });
+    const tiny = tinyModel();
+    files = await serveFiles(cluster.hostIp, { '/tiny.gguf': tiny.bytes });
     await k.apply({
       apiVersion: 'clawbot.dev/v1alpha1',
       kind: 'ChatBot',
@@ -86,7 +86,7 @@ describe('node: API keys end to end (operator pod + runtime pod)', function () {
           format: 'gguf',
           source: {
             url: files.url('/tiny.gguf'),
-            sha256: createHash('sha256').update(gguf).digest('hex'),
+            sha256: tiny.sha256,
           },
         },
         resources: { cpu: '250m', memory: '1Gi' },
@@ -96,17 +96,7 @@ describe('node: API keys end to end (operator pod + runtime pod)', function () {
         auth: { tokenTTL: '10s' },
       },
     });
-    await eventually(
-      'the ChatBot Ready',
-      async () => {
-        const cb = await k.get('chatbot', 'bot');
-        return (cb?.status?.conditions as Json[] | undefined)?.some(
-          (c) => c.type === 'Ready' && c.status === 'True',
-        );
-      },
-      600_000,
-      1000,
-    );
+    await untilCondition(k, 'bot', 'Ready', (c) => c.status === 'True');
     forward = await portForward(cluster, namespace, 'service/bot', 18789);
     chatUrl = `http://127.0.0.1:${forward.port}`;
   });

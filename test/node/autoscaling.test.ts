@@ -2,12 +2,16 @@
 // HorizontalPodAutoscaler the operator writes reads the runtime pods' CPU from metrics-server,
 // which scrapes the real kubelet.
 
-import { createHash } from 'node:crypto';
 import { expect } from 'chai';
-import { tinyGguf } from '../../runtime/model/tiny/tiny-gguf.ts';
 import { eventually } from '../../tools/eventually.ts';
 import { kube } from '../kube.ts';
-import { nodeCluster, serveFiles, type FileServer, type NodeCluster } from './node-cluster.ts';
+import {
+  nodeCluster,
+  serveFiles,
+  tinyModel,
+  type FileServer,
+  type NodeCluster,
+} from './node-cluster.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -22,8 +26,8 @@ describe('node: autoscaling reads CPU from metrics-server', function () {
     cluster = await nodeCluster();
     namespace = await cluster.namespace('scaling');
     k = kube(cluster, namespace);
-    const tiny = Buffer.from(tinyGguf());
-    files = await serveFiles(cluster.hostIp, { '/tiny.gguf': tiny });
+    const tiny = tinyModel();
+    files = await serveFiles(cluster.hostIp, { '/tiny.gguf': tiny.bytes });
     await k.apply({
       apiVersion: 'clawbot.dev/v1alpha1',
       kind: 'ChatBot',
@@ -32,7 +36,7 @@ describe('node: autoscaling reads CPU from metrics-server', function () {
         model: {
           source: {
             url: files.url('/tiny.gguf'),
-            sha256: createHash('sha256').update(tiny).digest('hex'),
+            sha256: tiny.sha256,
           },
           format: 'gguf',
         },

@@ -11,6 +11,7 @@ import { eventually } from '../../tools/eventually.ts';
 import { ensureSmolLM2 } from '../../tools/models/smollm2.ts';
 import { kube } from '../kube.ts';
 import {
+  untilCondition,
   nodeCluster,
   portForward,
   serveFiles,
@@ -96,15 +97,8 @@ describe('node: a ChatBot along the deployment guide, with the real model', func
   });
 
   it('loads the model in its init container, from the URL, once, and becomes Ready', async () => {
-    const ready = await eventually(
-      'the ChatBot Ready',
-      async () => {
-        const cb = await k.get('chatbot', 'support-bot');
-        return condition(cb, 'Ready')?.status === 'True' && cb;
-      },
-      600_000,
-      1000,
-    );
+    await untilCondition(k, 'support-bot', 'Ready', (c) => c.status === 'True');
+    const ready = await k.get('chatbot', 'support-bot');
     expect(condition(ready, 'ModelReady')).to.include({ status: 'True', reason: 'ModelLoaded' });
     expect(condition(ready, 'Degraded')).to.include({ status: 'False' });
     const [pod] = await pods();

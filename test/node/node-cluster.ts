@@ -4,6 +4,7 @@
 // use, shared by test/node/*, stopped after the run (test/hooks.ts).
 
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -13,7 +14,10 @@ import { repoRoot } from '../../tools/cluster/paths.ts';
 import type { NodeState } from '../../tools/node/node.ts';
 import { loadImages } from '../../tools/node/node-images.ts';
 import { ensureProjectImages } from '../../tools/images/project-images.ts';
+import { tinyGguf } from '../../runtime/model/tiny/tiny-gguf.ts';
+import { eventually } from '../../tools/eventually.ts';
 import { sharedCluster, type TestCluster } from '../cluster.ts';
+import type { kube } from '../kube.ts';
 
 export interface NodeCluster extends TestCluster {
   node: NodeState;
@@ -81,6 +85,36 @@ async function start(): Promise<NodeCluster> {
     release,
     images,
   };
+}
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The tiny random-weight test model (seconds to load; its answers are noise). */
+export function tinyModel(): { bytes: Buffer; sha256: string } {
+  const bytes = Buffer.from(tinyGguf());
+  return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** Waits until the ChatBot's condition of this type matches; resolves with the condition. */
+export function untilCondition(
+  k: ReturnType<typeof kube>,
+  chatBot: string,
+  type: string,
+  matches: (condition: Json) => boolean,
+  timeoutMs = 600_000,
+): Promise<Json> {
+  return eventually(
+    `ChatBot ${chatBot}: condition ${type} as expected`,
+    async () => {
+      const cb = await k.get('chatbot', chatBot);
+      const condition = (cb?.status?.conditions as Json[] | undefined)?.find(
+        (c) => c.type === type,
+      );
+      return condition && matches(condition) && condition;
+    },
+    timeoutMs,
+    1000,
+  );
 }
 
 export interface FileServer {

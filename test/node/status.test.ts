@@ -2,13 +2,17 @@
 // OOM killer, a loader that refuses a file whose sha256 is wrong, and the scheduler's own word
 // that no node has a GPU. No pod status is written by the test.
 
-import { createHash } from 'node:crypto';
 import { expect } from 'chai';
-import { tinyGguf } from '../../runtime/model/tiny/tiny-gguf.ts';
-import { eventually } from '../../tools/eventually.ts';
 import { ensureSmolLM2 } from '../../tools/models/smollm2.ts';
 import { kube } from '../kube.ts';
-import { nodeCluster, serveFiles, type FileServer, type NodeCluster } from './node-cluster.ts';
+import {
+  nodeCluster,
+  serveFiles,
+  tinyModel,
+  untilCondition,
+  type FileServer,
+  type NodeCluster,
+} from './node-cluster.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -32,31 +36,23 @@ describe('node: ChatBot status from real pods', function () {
   });
   /** The ChatBot's condition once its reason is `reason`. */
   const conditionWith = (name: string, type: string, reason: string) =>
-    eventually(
-      `${name}: ${type} ${reason}`,
-      async () => {
-        const cb = await k.get('chatbot', name);
-        const condition = (cb?.status?.conditions as Json[] | undefined)?.find(
-          (c) => c.type === type,
-        );
-        return condition?.reason === reason && condition;
-      },
-      600_000,
-      1000,
-    );
+    untilCondition(k, name, type, (c) => c.reason === reason);
 
   before(async () => {
     const [model, started] = await Promise.all([ensureSmolLM2(), nodeCluster()]);
     cluster = started;
     namespace = await cluster.namespace('truth');
     k = kube(cluster, namespace);
-    const tiny = Buffer.from(tinyGguf());
-    files = await serveFiles(cluster.hostIp, { '/smollm2.gguf': model.gguf, '/tiny.gguf': tiny });
+    const tiny = tinyModel();
+    files = await serveFiles(cluster.hostIp, {
+      '/smollm2.gguf': model.gguf,
+      '/tiny.gguf': tiny.bytes,
+    });
     const smollm2 = { source: { url: files.url('/smollm2.gguf'), sha256: model.sha256 } };
-    const tinyModel = {
+    const tinySource = {
       source: {
         url: files.url('/tiny.gguf'),
-        sha256: createHash('sha256').update(tiny).digest('hex'),
+        sha256: tiny.sha256,
       },
     };
     // 160 MiB cannot hold SmolLM2's 224 MiB of ONNX weights: the runtime dies loading them.
@@ -64,11 +60,11 @@ describe('node: ChatBot status from real pods', function () {
     await k.apply(
       chatBot(
         'wrong-sha',
-        { source: { ...tinyModel.source, sha256: 'ab'.repeat(32) } },
+        { source: { ...tinySource.source, sha256: 'ab'.repeat(32) } },
         { memory: '1Gi' },
       ),
     );
-    await k.apply(chatBot('wants-gpu', tinyModel, { memory: '1Gi', gpu: 1 }));
+    await k.apply(chatBot('wants-gpu', tinySource, { memory: '1Gi', gpu: 1 }));
   });
 
   after(async () => {

@@ -40,7 +40,7 @@ export const contentHash = (...parts: string[]) =>
   createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
 
 /** Whether `reference` exists here, built from exactly this content. */
-async function upToDate(reference: string, content: string): Promise<boolean> {
+export async function upToDate(reference: string, content: string): Promise<boolean> {
   return (await imageLabel(reference, contentLabel)) === content;
 }
 
@@ -121,6 +121,20 @@ export async function ensureNodeBase(
   await run('npm', ['pack', `npm@${npmVersion}`, '--pack-destination', dir, '--silent'], {
     cwd: dir,
   });
+  return buildFolder(reference, dir, containerfile, content, progress);
+}
+
+/**
+ * Builds `reference` from a folder holding everything it copies (no network: nothing is fetched),
+ * labelled with its content; the folder is removed afterwards. Resolves with the image id.
+ */
+export async function buildFolder(
+  reference: string,
+  dir: string,
+  containerfile: string,
+  content: string,
+  progress: Progress,
+): Promise<string> {
   await writeFile(join(dir, 'Containerfile'), containerfile);
   await podman(
     [

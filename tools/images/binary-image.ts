@@ -3,11 +3,11 @@
 // tools/cluster/toolchain.ts. No registry can be reached, so the node cannot pull the upstream
 // images; these hold the same programs at the same pinned versions.
 
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { cacheRoot } from '../cluster/paths.ts';
-import { contentHash, contentLabel, stepProgress } from './bases.ts';
-import { imageId, imageLabel, podman } from './podman.ts';
+import { buildFolder, contentHash, upToDate } from './bases.ts';
+import { imageId } from './podman.ts';
 
 type Progress = (line: string) => void;
 
@@ -30,26 +30,11 @@ USER ${nonRootUser}:${nonRootUser}
 ENTRYPOINT ["/${name}"]
 `;
   const content = contentHash(binary, containerfile);
-  if ((await imageLabel(reference, contentLabel)) === content) return (await imageId(reference))!;
+  if (await upToDate(reference, content)) return (await imageId(reference))!;
   progress(`building ${reference} from ${basename(dirname(binary))}`);
   const dir = join(cacheRoot(), 'images', `binary-${name}`);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   await copyFile(binary, join(dir, name));
-  await writeFile(join(dir, 'Containerfile'), containerfile);
-  await podman(
-    [
-      'build',
-      '--pull=never',
-      '--network=none',
-      '--label',
-      `${contentLabel}=${content}`,
-      '--tag',
-      reference,
-      dir,
-    ],
-    { onLine: stepProgress(progress, reference) },
-  );
-  await rm(dir, { recursive: true, force: true });
-  return (await imageId(reference))!;
+  return buildFolder(reference, dir, containerfile, content, progress);
 }

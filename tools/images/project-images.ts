@@ -18,9 +18,9 @@ import { parse } from 'yaml';
 import { runtimeImageRepository } from '../../operator/options.ts';
 import { cacheRoot, repoRoot } from '../cluster/paths.ts';
 import { ensureDebianPackages } from '../node/debian-packages.ts';
-import { contentHash, contentLabel, ensureNodeBase, stepProgress } from './bases.ts';
+import { contentHash, contentLabel, ensureNodeBase, stepProgress, upToDate } from './bases.ts';
 import { baseImages, contextSources, parseDockerfile } from './dockerfile.ts';
-import { imageId, imageLabel, podman } from './podman.ts';
+import { imageId, podman } from './podman.ts';
 
 const run = promisify(execFile);
 
@@ -96,7 +96,7 @@ async function ensureImage(image: ProjectImage, progress: Progress): Promise<Bui
     ...baseIds,
     await hashContext(contextSources(stages)),
   );
-  if ((await imageLabel(image.reference, contentLabel)) === content) {
+  if (await upToDate(image.reference, content)) {
     return { ...image, id: (await imageId(image.reference))!, built: false };
   }
   progress(`building ${image.reference} from ${image.dockerfile}`);
