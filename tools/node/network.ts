@@ -32,7 +32,7 @@ export interface NodeNetwork {
 export const maxNodes = 250;
 
 /** The network of the node with this index (1 … maxNodes), for the cluster of this name. */
-export function nodeNetwork(index: number, cluster: string): NodeNetwork {
+function nodeNetwork(index: number, cluster: string): NodeNetwork {
   return {
     index,
     netns: `clawbot-${cluster}`,
