@@ -27,7 +27,7 @@ import {
 } from '../common/runtime-secrets.ts';
 import { createAuth, principalOf } from '../runtime/auth/index.ts';
 import { writeLikeKubelet } from '../tools/local-pod/kubelet-volume.ts';
-import { startServer } from '../runtime/auth/test-server.ts';
+import { startServer } from '../test/support/auth-server.ts';
 import { percentile, runLoad, type LoadSpec } from './http-load.ts';
 
 interface Served {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import express from 'express';
 import { createLogger } from '../common/log.ts';
-import { startServer, type RunningServer } from './auth/test-server.ts';
+import { startServer, type RunningServer } from '../test/support/auth-server.ts';
 import { HttpError, httpErrorHandler, toHttpError } from './http-errors.ts';
 
 const SECRET = 'cbk_0123456789ab_TOPSECRETtopsecretTOPSECRETtops123456';

@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import packageJson from '../package.json' with { type: 'json' };
 import { runtimeDefaults } from '../common/runtime-env.ts';
 import { desiredDeployment } from '../operator/chatbot/desired-deployment.ts';
-import { chatBot, productionSpec } from '../operator/chatbot/fixtures.ts';
+import { chatBot, productionSpec } from './support/chatbots.ts';
 import { parseOptions } from '../operator/options.ts';
 import { repoRoot } from '../tools/cluster/paths.ts';
 import {

@@ -9,7 +9,7 @@ import type { ApiKeyVerifier } from '../../common/runtime-secrets.ts';
 import { apiKeySpec } from '../api/apikey.ts';
 import { withDefaults } from '../api/defaults.ts';
 import type { ApiKey, ApiKeySpec } from '../api/types.generated.ts';
-import { chatBot } from '../chatbot/fixtures.ts';
+import { chatBot } from '../../test/support/chatbots.ts';
 import { finalizer, planApiKey, retiredRecordMs, rotateAnnotation, type Step } from './plan.ts';
 import type { ApiKeyWorld, IssuedKey, StagedKey } from './world.ts';
 

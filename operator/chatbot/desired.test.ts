@@ -4,7 +4,7 @@ import { desiredDeployment } from './desired-deployment.ts';
 import { desiredNetworkPolicy, desiredService, endpointOf } from './desired-network.ts';
 import { desiredAutoscaler, desiredDisruptionBudget } from './desired-scaling.ts';
 import { desiredClaim } from './desired-storage.ts';
-import { chatBot, ggufSource, productionSpec } from './fixtures.ts';
+import { chatBot, ggufSource, productionSpec } from '../../test/support/chatbots.ts';
 
 const ctx = { defaultRuntimeImage: 'ghcr.io/clawbot/runtime:0.1.0' };
 

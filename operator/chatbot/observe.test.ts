@@ -1,6 +1,6 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { chatBot, productionSpec } from './fixtures.ts';
+import { chatBot, productionSpec } from '../../test/support/chatbots.ts';
 import { observe, type ObservedCondition } from './observe.ts';
 
 const cb = chatBot(productionSpec);

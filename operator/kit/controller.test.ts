@@ -21,7 +21,7 @@ import {
   gadgets,
   installGadgetCrd,
   testLogger,
-} from './test-support.ts';
+} from '../../test/support/kit.ts';
 
 type Gadget = KubernetesObject & { spec: { color?: string } };
 

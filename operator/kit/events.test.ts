@@ -7,7 +7,7 @@ import { EventRecorder } from './events.ts';
 import { ObjectClient } from './objects.ts';
 import { coreEvents } from './resource.ts';
 import { KubeClient } from './rest.ts';
-import { gadgets, installGadgetCrd, testLogger } from './test-support.ts';
+import { gadgets, installGadgetCrd, testLogger } from '../../test/support/kit.ts';
 
 describe('EventRecorder (real API server)', () => {
   let cluster: TestCluster;

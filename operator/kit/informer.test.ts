@@ -7,7 +7,7 @@ import type { InformerEvent } from './cache.ts';
 import { Informer, type InformerOptions } from './informer.ts';
 import { ObjectClient } from './objects.ts';
 import { KubeClient } from './rest.ts';
-import { type ConfigMap, configMaps, testLogger } from './test-support.ts';
+import { type ConfigMap, configMaps, testLogger } from '../../test/support/kit.ts';
 
 describe('Informer (real API server)', () => {
   let cluster: TestCluster;

@@ -10,7 +10,7 @@ import { LeaderElector } from './leader-election.ts';
 import { ObjectClient } from './objects.ts';
 import { leases } from './resource.ts';
 import { KubeClient } from './rest.ts';
-import { killFixtureOperators, startFixtureOperator, testLogger } from './test-support.ts';
+import { killFixtureOperators, startFixtureOperator, testLogger } from '../../test/support/kit.ts';
 
 type Lease = KubernetesObject & {
   spec?: { holderIdentity?: string; leaseTransitions?: number; leaseDurationSeconds?: number };

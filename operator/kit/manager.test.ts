@@ -16,7 +16,7 @@ import {
   killFixtureOperators,
   sampleValue,
   startFixtureOperator,
-} from './test-support.ts';
+} from '../../test/support/kit.ts';
 
 type Lease = KubernetesObject & { spec?: { holderIdentity?: string } };
 

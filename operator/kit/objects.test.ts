@@ -10,7 +10,13 @@ import { ApiError, ConflictError, NotLeaderError } from './errors.ts';
 import { fieldManager, ObjectClient } from './objects.ts';
 import type { ResourceType } from './resource.ts';
 import { KubeClient } from './rest.ts';
-import { configMaps, counterSum, gadgets, installGadgetCrd, rejection } from './test-support.ts';
+import {
+  configMaps,
+  counterSum,
+  gadgets,
+  installGadgetCrd,
+  rejection,
+} from '../../test/support/kit.ts';
 
 interface Gadget extends KubernetesObject {
   spec: { size?: number; color?: string; memory?: string | number };

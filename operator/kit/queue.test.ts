@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { FakeClock } from './fake-clock.ts';
+import { FakeClock } from '../../test/support/fake-clock.ts';
 import { metricsRegistry } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { generateApiKey } from '../../common/api-key.ts';
 import { AUTH_BODY_LIMIT } from './index.ts';
-import { TestChatBot } from './test-chatbot.ts';
+import { TestChatBot } from '../../test/support/auth-chatbot.ts';
 
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();

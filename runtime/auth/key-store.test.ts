@@ -11,7 +11,7 @@ import {
 import { readAuthConfig } from './config.ts';
 import { KeyStore } from './key-store.ts';
 import { writeLikeKubelet } from '../../tools/local-pod/kubelet-volume.ts';
-import { type Reply, TestChatBot } from './test-chatbot.ts';
+import { type Reply, TestChatBot } from '../../test/support/auth-chatbot.ts';
 
 /** Polls until `done` holds for a reply; returns the elapsed milliseconds. */
 async function waitFor(probe: () => Promise<Reply>, done: (r: Reply) => boolean): Promise<number> {

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import { SignJWT } from 'jose';
 import { generateSigningKey, signingKeyBytes } from '../../common/runtime-secrets.ts';
-import { type IssuedKey, TestChatBot } from './test-chatbot.ts';
+import { type IssuedKey, TestChatBot } from '../../test/support/auth-chatbot.ts';
 
 // Tokens forged with the ChatBot's real signing key unless a case says otherwise: each must be
 // refused for the one thing that is wrong with it.

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createChatCodec } from './chat-codec.ts';
 import type { ChatCodec } from './chat-codec.ts';
 import { readModelFolder } from './model-folder.ts';
-import { tinyModelFolder } from './test-model.ts';
+import { tinyModelFolder } from '../../test/support/engine-model.ts';
 
 describe('createChatCodec (tiny model tokenizer)', () => {
   let codec: ChatCodec;

@@ -10,7 +10,7 @@ import { writeOnnxModel } from '../model/onnx/write-model.ts';
 import { createEngine } from './engine.ts';
 import { cudaProviderInstalled } from './execution-provider.ts';
 import type { EngineOptions } from './engine.ts';
-import { tinyModelFolder } from './test-model.ts';
+import { tinyModelFolder } from '../../test/support/engine-model.ts';
 import { EngineError } from './types.ts';
 import type { ChatMessage, Engine, GenerationRequest, GenerationResult } from './types.ts';
 

@@ -5,7 +5,7 @@ import { createChatCodec } from './chat-codec.ts';
 import type { ChatCodec } from './chat-codec.ts';
 import { GenerationStream } from './generation-stream.ts';
 import { readModelFolder } from './model-folder.ts';
-import { tinyModelFolder } from './test-model.ts';
+import { tinyModelFolder } from '../../test/support/engine-model.ts';
 
 describe('GenerationStream (tiny model tokenizer)', () => {
   let codec: ChatCodec;

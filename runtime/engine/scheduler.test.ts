@@ -9,7 +9,7 @@ import type { ModelSession } from './model-session.ts';
 import type { SequenceEvent, SequenceRequest } from './protocol.ts';
 import { Scheduler } from './scheduler.ts';
 import type { SchedulerOptions } from './scheduler.ts';
-import { tinyModelFolder } from './test-model.ts';
+import { tinyModelFolder } from '../../test/support/engine-model.ts';
 
 const logger = createLogger('scheduler-test', { level: 'error' });
 

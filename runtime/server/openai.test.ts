@@ -9,7 +9,7 @@ import {
   type TestModel,
   type TestRuntime,
   writeTestModel,
-} from './test-runtime.ts';
+} from '../../test/support/runtime-server.ts';
 
 describe('OpenAI-compatible API (official SDK)', function () {
   let model: TestModel;

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { eventually } from '../../tools/eventually.ts';
-import { TEST_API_KEY, type TestModel, writeTestModel } from './test-runtime.ts';
+import { TEST_API_KEY, type TestModel, writeTestModel } from '../../test/support/runtime-server.ts';
 
 const run = promisify(execFile);
 const cli = new URL('../cli.ts', import.meta.url).pathname;

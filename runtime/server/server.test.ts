@@ -12,7 +12,7 @@ import {
   type TestModel,
   type TestRuntime,
   writeTestModel,
-} from './test-runtime.ts';
+} from '../../test/support/runtime-server.ts';
 
 const hello = [{ role: 'user', content: 'Hello!' }];
 

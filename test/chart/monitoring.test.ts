@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import '../../operator/apikey/controller.ts'; // registers the ApiKey timestamp gauges
 import { chatBotLabel } from '../../operator/chatbot/names.ts';
 import { desiredDeployment } from '../../operator/chatbot/desired-deployment.ts';
-import { chatBot, productionSpec } from '../../operator/chatbot/fixtures.ts';
+import { chatBot, productionSpec } from '../support/chatbots.ts';
 import { metricsRegistry } from '../../operator/kit/index.ts';
 import { authRequestsCounter } from '../../runtime/auth/metrics.ts';
 import { InFlight } from '../../runtime/server/in-flight.ts';

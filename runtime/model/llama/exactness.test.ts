@@ -18,7 +18,7 @@ import type { LlamaConfig } from './config.ts';
 import { llamaConfigFromGguf } from './config.ts';
 import type { WeightOptions } from './gguf-weights.ts';
 import { DEFAULT_WEIGHT_OPTIONS } from './gguf-weights.ts';
-import { referenceLogits } from './reference.ts';
+import { referenceLogits } from '../../../test/support/llama-reference.ts';
 
 const EXACT_TOLERANCE = 2e-5;
 const PAD = 2;

@@ -3,9 +3,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeTinyModel } from '../model/tiny/tiny-model.ts';
-import { readServerConfig } from './config.ts';
-import { type RuntimeServer, startRuntimeServer } from './server.ts';
+import { writeTinyModel } from '../../runtime/model/tiny/tiny-model.ts';
+import { readServerConfig } from '../../runtime/server/config.ts';
+import { type RuntimeServer, startRuntimeServer } from '../../runtime/server/server.ts';
 
 export const TEST_API_KEY = 'test-api-key-0123456789';
 

@@ -1,21 +1,19 @@
 // Compares an imported model's logits with the float64 reference forward pass over its GGUF, for a
 // chat prompt: the exactness figure for a real model (the unit tests cover the tiny ones).
 //
-//   node_modules/.bin/node runtime/model/bench/reference-check.ts <file.gguf> <model-dir> [prompt]
+//   npm run bench:exactness -- <file.gguf> <model-dir> [prompt]
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { openGguf } from '../gguf/reader.ts';
-import { llamaConfigFromGguf } from '../llama/config.ts';
-import { referenceLogits } from '../llama/reference.ts';
+import { openGguf } from '../runtime/model/gguf/reader.ts';
+import { llamaConfigFromGguf } from '../runtime/model/llama/config.ts';
+import { referenceLogits } from '../test/support/llama-reference.ts';
 
 const [ggufPath, dir, prompt = 'Hi!'] = process.argv.slice(2);
 if (!ggufPath || !dir) {
-  console.error(
-    'usage: node runtime/model/bench/reference-check.ts <file.gguf> <model-dir> [prompt]',
-  );
+  console.error('usage: npm run bench:exactness -- <file.gguf> <model-dir> [prompt]');
   process.exit(2);
 }
 const json = async (name: string) => JSON.parse(await readFile(join(dir, name), 'utf8'));

@@ -1,8 +1,8 @@
 // ChatBots for unit tests, defaulted exactly as the API server stores them.
 
-import { chatBotSpec } from '../api/chatbot.ts';
-import { withDefaults } from '../api/defaults.ts';
-import type { ChatBot, ChatBotSpec } from '../api/types.generated.ts';
+import { chatBotSpec } from '../../operator/api/chatbot.ts';
+import { withDefaults } from '../../operator/api/defaults.ts';
+import type { ChatBot, ChatBotSpec } from '../../operator/api/types.generated.ts';
 
 type SpecInput = Partial<Record<keyof ChatBotSpec, unknown>> & { model: unknown };
 

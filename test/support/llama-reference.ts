@@ -2,7 +2,7 @@
 // yardstick the ONNX graph is checked against. It follows ggml's conventions directly (weights
 // as stored, rotary pairs (2i, 2i+1) of GGUF's Q/K layout), so it shares no layout code with the
 // importer it checks.
-import type { LlamaConfig } from './config.ts';
+import type { LlamaConfig } from '../../runtime/model/llama/config.ts';
 
 /** Dequantized GGUF tensor by name; matrices are [rows = output features][input features]. */
 export type TensorLookup = (name: string) => Float32Array;

@@ -5,13 +5,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { TestCluster } from '../../test/cluster.ts';
+import type { TestCluster } from '../cluster.ts';
 import { eventually } from '../../tools/eventually.ts';
 import { createLogger, type Logger } from '../../common/log.ts';
-import { metricsRegistry } from './metrics.ts';
-import { ObjectClient } from './objects.ts';
-import type { ResourceType } from './resource.ts';
-import { KubeClient } from './rest.ts';
+import { metricsRegistry } from '../../operator/kit/metrics.ts';
+import { ObjectClient } from '../../operator/kit/objects.ts';
+import type { ResourceType } from '../../operator/kit/resource.ts';
+import { KubeClient } from '../../operator/kit/rest.ts';
 
 /** ConfigMaps: the built-in resource the kit's tests watch and write. */
 export const configMaps: ResourceType = {
@@ -162,7 +162,7 @@ export async function startFixtureOperator(
   identity: string,
   env: Record<string, string> = {},
 ): Promise<FixtureOperator> {
-  const script = fileURLToPath(new URL('./fixtures/operator.ts', import.meta.url));
+  const script = fileURLToPath(new URL('./kit-operator.ts', import.meta.url));
   const child = spawn(process.execPath, [script], {
     env: {
       ...process.env,

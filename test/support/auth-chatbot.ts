@@ -23,10 +23,10 @@ import {
   type VerifierKey,
   verifierFileName,
 } from '../../common/runtime-secrets.ts';
-import { httpErrorHandler } from '../http-errors.ts';
-import { type Auth, createAuth, principalOf } from './index.ts';
+import { httpErrorHandler } from '../../runtime/http-errors.ts';
+import { type Auth, createAuth, principalOf } from '../../runtime/auth/index.ts';
 import { writeLikeKubelet } from '../../tools/local-pod/kubelet-volume.ts';
-import { startServer, type RunningServer } from './test-server.ts';
+import { startServer, type RunningServer } from './auth-server.ts';
 
 export interface Reply {
   status: number;

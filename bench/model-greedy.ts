@@ -1,7 +1,7 @@
 // Greedy generation straight on an imported model folder, timing prefill and decode: a check that a
 // converted model talks sense, and the model-only speed figure (no engine, no server).
 //
-//   node_modules/.bin/node runtime/model/bench/greedy.ts <model-dir> [prompt] [max-new-tokens]
+//   npm run bench:model -- <model-dir> [prompt] [max-new-tokens]
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { readFile } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 
 const [dir, prompt = 'What is the capital of France?', maxNew = '64'] = process.argv.slice(2);
 if (!dir) {
-  console.error('usage: node runtime/model/bench/greedy.ts <model-dir> [prompt] [max-new-tokens]');
+  console.error('usage: npm run bench:model -- <model-dir> [prompt] [max-new-tokens]');
   process.exit(2);
 }
 const json = async (name: string) => JSON.parse(await readFile(join(dir, name), 'utf8'));

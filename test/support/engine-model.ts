@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeTinyModel } from '../model/tiny/tiny-model.ts';
+import { writeTinyModel } from '../../runtime/model/tiny/tiny-model.ts';
 
 let folder: Promise<string> | undefined;
 

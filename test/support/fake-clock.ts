@@ -1,7 +1,7 @@
 // A Clock for unit tests: time moves only when the test calls advance(), and timers that come due
 // run in order of their due time.
 
-import type { Clock } from './clock.ts';
+import type { Clock } from '../../operator/kit/clock.ts';
 
 export class FakeClock implements Clock {
   private current = 0;
