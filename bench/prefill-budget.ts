@@ -65,7 +65,7 @@ for (const budget of BUDGETS) {
   progress(`loading an engine with PREFILL_CHUNK_TOKENS=${budget}, and warming it up`);
   const engine = await createEngine({
     modelPath: model.onnxDir,
-    maxBatchSize: STREAMS,
+    maxConcurrency: STREAMS,
     prefillChunkTokens: budget,
     logger: createLogger('engine', { level: 'warn' }),
   });

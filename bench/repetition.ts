@@ -45,9 +45,9 @@ function repeatedFourGramShare(text: string): number {
 const model = await ensureSmolLM2();
 const engine = await createEngine({
   modelPath: model.onnxDir,
-  maxBatchSize: 16,
+  maxConcurrency: 16,
   // Every answer is asked for at once; the engine queues what does not fit the batch.
-  maxQueueLength: 1000,
+  maxQueue: 1000,
   logger: createLogger('engine', { level: 'warn' }),
 });
 const started = performance.now();

@@ -88,7 +88,7 @@ async function main(): Promise<number> {
   const config: GeneratorConfig = {
     gguf: model.gguf,
     onnxDir: model.onnxDir,
-    maxBatchSize: maxConcurrency,
+    maxConcurrency: maxConcurrency,
     threads: settings.llamaThreads,
   };
   const children: GeneratorChild[] = [];

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import packageJson from '../package.json' with { type: 'json' };
-import { runtimeDefaults } from '../common/runtime-env.ts';
+import { defaultOf, runtimeSettings } from '../common/runtime-env.ts';
 import { desiredDeployment } from '../operator/chatbot/desired-deployment.ts';
 import { chatBot, productionSpec } from './support/chatbots.ts';
 import { parseOptions } from '../operator/options.ts';
@@ -57,10 +57,10 @@ const images: Image[] = [
   {
     name: 'runtime-cpu',
     dockerfile: 'Dockerfile.runtime',
-    ports: [runtimeDefaults.port, runtimeDefaults.healthPort],
+    ports: [defaultOf(runtimeSettings.port), defaultOf(runtimeSettings.healthPort)],
     probe: async () => ({
       path: runtimeContainer.livenessProbe!.httpGet!.path!,
-      port: runtimeDefaults.healthPort,
+      port: defaultOf(runtimeSettings.healthPort),
     }),
     // The two containers the operator puts in every ChatBot pod: the server and the loader.
     commands: [
@@ -149,8 +149,8 @@ for (const image of images) {
       ) as Record<string, string>;
       if (image.dockerfile === 'Dockerfile.runtime') {
         expect(env).to.deep.include({
-          PORT: String(runtimeDefaults.port),
-          HEALTH_PORT: String(runtimeDefaults.healthPort),
+          PORT: String(defaultOf(runtimeSettings.port)),
+          HEALTH_PORT: String(defaultOf(runtimeSettings.healthPort)),
         });
       }
     });

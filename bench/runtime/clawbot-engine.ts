@@ -4,15 +4,15 @@ import { createLogger } from '../../common/log.ts';
 import { createEngine } from '../../runtime/engine/engine.ts';
 import type { BenchPrompt, Generator, TimedGeneration } from './generator.ts';
 
-export async function clawbotEngine(modelDir: string, maxBatchSize: number): Promise<Generator> {
+export async function clawbotEngine(modelDir: string, maxConcurrency: number): Promise<Generator> {
   const engine = await createEngine({
     modelPath: modelDir,
-    maxBatchSize,
+    maxConcurrency,
     logger: createLogger('engine', { level: 'warn' }),
   });
   return {
     settings: {
-      maxBatchSize,
+      maxConcurrency,
       threads: 'onnxruntime default',
       executionProvider: engine.info.executionProvider,
     },

@@ -16,7 +16,7 @@ async function load(kind: GeneratorKind, config: GeneratorConfig): Promise<Gener
     case 'clawbot-engine':
       return (await import('./clawbot-engine.ts')).clawbotEngine(
         config.onnxDir,
-        config.maxBatchSize,
+        config.maxConcurrency,
       );
     case 'node-llama-cpp':
       return (await import('../peers/llama-cpp.ts')).llamaCpp(config.gguf, config.threads);

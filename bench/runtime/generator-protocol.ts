@@ -7,7 +7,7 @@ export interface GeneratorConfig {
   gguf: string;
   onnxDir: string;
   /** The engine's batch slots, as MAX_CONCURRENCY sets them for the server. */
-  maxBatchSize: number;
+  maxConcurrency: number;
   /** llama.cpp's threads; the onnxruntime contestants use onnxruntime's default. */
   threads: number;
 }

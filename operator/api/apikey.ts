@@ -1,6 +1,7 @@
 // The ApiKey API: a client key for one ChatBot that the operator issues, delivers in a Secret,
 // and rotates by itself (a second key stays valid during each switch).
 
+import { runtimeSettings } from '../../common/runtime-env.ts';
 import { conditionsSchema } from './conditions.ts';
 import {
   array,
@@ -92,7 +93,7 @@ export const apiKeySpec: Schema = object(
           'Requests per minute one key may make. Each runtime replica enforces it on the requests ' +
             'it serves (429 with Retry-After beyond it); the alert rule sums across replicas.',
           {
-            default: 1000,
+            default: runtimeSettings.rateLimitRpm.default,
             minimum: 1,
             maximum: 10000000,
           },

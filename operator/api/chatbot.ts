@@ -1,5 +1,6 @@
 // The ChatBot API: what a user writes to get a chat service, and what the operator reports back.
 
+import { executionProviders, runtimeSettings as settings } from '../../common/runtime-env.ts';
 import { conditionsSchema } from './conditions.ts';
 import {
   array,
@@ -105,7 +106,7 @@ const model = object(
       { maxLength: 253 },
     ),
     maxTokens: integer("Most tokens one answer may have (the runtime's MAX_TOKENS).", {
-      default: 2048,
+      default: settings.maxTokens.default,
       minimum: 1,
       maximum: 1048576,
     }),
@@ -157,30 +158,30 @@ const runtime = object(
       default: 'IfNotPresent',
     }),
     port: integer('Port of the chat API (/api/auth, /api/chat, /v1/...).', {
-      default: 18789,
+      default: settings.port.default,
       minimum: 1,
       maximum: 65535,
     }),
     healthPort: integer(
       'Port of /livez, /readyz and /metrics: never behind authentication, so probes and ' +
         'scrapes keep working; not part of the Service.',
-      { default: 18790, minimum: 1, maximum: 65535 },
+      { default: settings.healthPort.default, minimum: 1, maximum: 65535 },
     ),
     executionProvider: string(
       'Where inference runs: auto tries CUDA, then falls back to CPU; cuda requires a GPU; cpu never uses one.',
-      { enum: ['auto', 'cuda', 'cpu'], default: 'auto' },
+      { enum: [...executionProviders], default: settings.executionProvider.default },
     ),
     maxConcurrency: integer(
       'Most requests decoded together in one batch per replica; more wait in the queue.',
-      { default: 16, minimum: 1, maximum: 1024 },
+      { default: settings.maxConcurrency.default, minimum: 1, maximum: 1024 },
     ),
     maxQueue: integer(
       'Most requests waiting for a batch slot per replica; beyond it clients get 429 with Retry-After.',
-      { default: 64, minimum: 0, maximum: 100000 },
+      { default: settings.maxQueue.default, minimum: 0, maximum: 100000 },
     ),
     logLevel: string('Runtime log level.', {
       enum: ['debug', 'info', 'warn', 'error'],
-      default: 'info',
+      default: settings.logLevel.default,
     }),
     env: array('Extra environment variables for the runtime container.', envVar, {
       maxItems: 64,
@@ -359,7 +360,7 @@ const auth = object(
   'Tokens issued at POST /api/auth.',
   {
     tokenTTL: duration('How long a token is valid (the "expires_in" of /api/auth).', {
-      default: '24h',
+      default: settings.tokenTTL.default,
       'x-kubernetes-validations': [
         {
           rule: 'duration(self) <= duration("720h")',
@@ -388,10 +389,12 @@ const conversationLog = object(
   'ConversationLogSpec',
   'Conversation logs written under /app/data/conversations.',
   {
-    enabled: boolean('Write conversation logs.', { default: true }),
-    retention: duration('Delete log files older than this.', { default: '720h' }),
+    enabled: boolean('Write conversation logs.', { default: settings.conversationLog.default }),
+    retention: duration('Delete log files older than this.', {
+      default: settings.conversationLogRetention.default,
+    }),
     maxSize: quantity('Delete the oldest log files once all of them exceed this size.', {
-      default: '10Gi',
+      default: settings.conversationLogMaxBytes.default,
     }),
   },
   { default: {} },

@@ -1,8 +1,15 @@
-// The authentication settings of a runtime process, read from its environment. The operator sets
-// the directories and ChatBot names; a person running the runtime alone sets API_KEY.
+// The authentication settings of a runtime process, read from the environment variables named in
+// common/runtime-env.ts. The operator sets the directories and ChatBot names; a person running
+// the runtime alone sets API_KEY.
 
 import { looksLikeApiKey, parseApiKey } from '../../common/api-key.ts';
-import { parseDuration } from '../../common/duration.ts';
+import {
+  ConfigError,
+  type Environment,
+  readSetting,
+  runtimeEnv,
+  runtimeSettings as settings,
+} from '../../common/runtime-env.ts';
 
 export interface AuthConfig {
   /** $SIGNING_KEYS_DIR: the ChatBot Secret (signing-keys.json, apikey-pepper). */
@@ -17,77 +24,58 @@ export interface AuthConfig {
   chatBot?: { namespace: string; name: string };
   /** The tokens' `aud`: "<namespace>/<name>" of the ChatBot, or "standalone". */
   audience: string;
-  /** $RATE_LIMIT_RPM (default 1000): the standalone key's requests per minute. */
+  /** $RATE_LIMIT_RPM: the standalone key's requests per minute. */
   standaloneRequestsPerMinute: number;
 }
 
 /** The tokens' `iss`. The audience, not the issuer, tells ChatBots apart. */
 export const TOKEN_ISSUER = 'clawbot-runtime';
 
-const DEFAULT_TOKEN_TTL = '24h';
-const DEFAULT_RATE_LIMIT_RPM = 1000;
-
-export function readAuthConfig(env: Record<string, string | undefined>): AuthConfig {
-  const get = (name: string) => (env[name] === '' ? undefined : env[name]);
-  const signingKeysDir = get('SIGNING_KEYS_DIR');
-  const apiKeysDir = get('API_KEYS_DIR');
-  const standaloneApiKey = get('API_KEY');
+/** Throws a ConfigError naming every invalid or conflicting variable. */
+export function readAuthConfig(env: Environment): AuthConfig {
+  const problems: string[] = [];
+  const signingKeysDir = readSetting(env, settings.signingKeysDir, problems);
+  const apiKeysDir = readSetting(env, settings.apiKeysDir, problems);
+  const standaloneApiKey = readSetting(env, settings.apiKey, problems);
+  const tokenTtlMs = readSetting(env, settings.tokenTTL, problems);
+  const standaloneRequestsPerMinute = readSetting(env, settings.rateLimitRpm, problems);
+  const namespace = readSetting(env, settings.chatBotNamespace, problems);
+  const name = readSetting(env, settings.chatBotName, problems);
+  const { apiKey, apiKeysDir: keysDir, signingKeysDir: signingDir } = runtimeEnv;
 
   if (apiKeysDir !== undefined && standaloneApiKey !== undefined) {
-    throw new Error(
-      'API_KEY and API_KEYS_DIR are both set: use API_KEY only when running without the ' +
+    problems.push(
+      `${apiKey} and ${keysDir} are both set: use ${apiKey} only when running without the ` +
         'operator, and unset it where the operator manages keys',
     );
   }
   if (apiKeysDir !== undefined && signingKeysDir === undefined) {
-    throw new Error(
-      'API_KEYS_DIR is set but SIGNING_KEYS_DIR is not: the apikey-pepper needed to check the ' +
-        'verifier hashes is in the ChatBot Secret; mount it and set SIGNING_KEYS_DIR',
+    problems.push(
+      `${keysDir} is set but ${signingDir} is not: the apikey-pepper needed to check the ` +
+        `verifier hashes is in the ChatBot Secret; mount it and set ${signingDir}`,
     );
   }
-
   if (standaloneApiKey !== undefined && looksLikeApiKey(standaloneApiKey)) {
     const parsed = parseApiKey(standaloneApiKey);
-    if (!parsed.ok)
-      throw new Error(`API_KEY starts like a ClawBot key but is not one: ${parsed.message}`);
+    if (!parsed.ok) {
+      problems.push(`${apiKey} starts like a ClawBot key but is not one: ${parsed.message}`);
+    }
   }
-
-  const namespace = get('CHATBOT_NAMESPACE');
-  const name = get('CHATBOT_NAME');
   if ((namespace === undefined) !== (name === undefined)) {
-    throw new Error('set both CHATBOT_NAMESPACE and CHATBOT_NAME, or neither (standalone)');
+    problems.push(
+      `set both ${runtimeEnv.chatBotNamespace} and ${runtimeEnv.chatBotName}, or neither (standalone)`,
+    );
   }
-  const chatBot = namespace && name ? { namespace, name } : undefined;
+  if (problems.length > 0) throw new ConfigError(problems);
 
+  const chatBot = namespace && name ? { namespace, name } : undefined;
   return {
     signingKeysDir,
     apiKeysDir,
     standaloneApiKey,
-    tokenTtlSeconds: tokenTtl(get('TOKEN_TTL') ?? DEFAULT_TOKEN_TTL),
+    tokenTtlSeconds: Math.floor(tokenTtlMs / 1000),
     chatBot,
     audience: chatBot ? `${chatBot.namespace}/${chatBot.name}` : 'standalone',
-    standaloneRequestsPerMinute: requestsPerMinute(get('RATE_LIMIT_RPM')),
+    standaloneRequestsPerMinute,
   };
-}
-
-function tokenTtl(text: string): number {
-  let ms: number;
-  try {
-    ms = parseDuration(text);
-  } catch (error) {
-    throw new Error(`TOKEN_TTL: ${(error as Error).message}`, { cause: error });
-  }
-  if (ms < 1000) throw new Error(`TOKEN_TTL must be at least 1s, not "${text}"`);
-  return Math.floor(ms / 1000);
-}
-
-function requestsPerMinute(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_RATE_LIMIT_RPM;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < 1) {
-    throw new Error(
-      `RATE_LIMIT_RPM must be a whole number of requests per minute, at least 1, not "${text}"`,
-    );
-  }
-  return value;
 }

@@ -44,9 +44,9 @@ export function tokensToGenerate(
  */
 export function queueRetryAfterSeconds(
   queued: number,
-  maxBatchSize: number,
+  maxConcurrency: number,
   meanGenerationSeconds: number,
 ): number {
-  const rounds = Math.ceil(queued / Math.max(1, maxBatchSize));
+  const rounds = Math.ceil(queued / Math.max(1, maxConcurrency));
   return Math.max(1, Math.ceil(rounds * meanGenerationSeconds));
 }

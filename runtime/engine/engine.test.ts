@@ -52,7 +52,7 @@ describe('engine (tiny model)', function () {
   let engine: Engine;
 
   before(async () => {
-    engine = await engineWith({ maxBatchSize: 8, prefillChunkTokens: 16 });
+    engine = await engineWith({ maxConcurrency: 8, prefillChunkTokens: 16 });
   });
   after(() => engine.close());
 
@@ -283,7 +283,7 @@ describe('engine limits (tiny model)', function () {
   });
 
   it('answers queue_full with a Retry-After when the wait queue is full', async () => {
-    const engine = await engineWith({ maxBatchSize: 1, maxQueueLength: 1 });
+    const engine = await engineWith({ maxConcurrency: 1, maxQueue: 1 });
     try {
       const controller = new AbortController();
       const running = await engine.generate({
@@ -310,7 +310,7 @@ describe('engine limits (tiny model)', function () {
   });
 
   it('survives a request cancelled while it still waits for a slot', async () => {
-    const engine = await engineWith({ maxBatchSize: 1, maxQueueLength: 4 });
+    const engine = await engineWith({ maxConcurrency: 1, maxQueue: 4 });
     try {
       const first = new AbortController();
       const running = await engine.generate({
@@ -341,7 +341,7 @@ describe('engine limits (tiny model)', function () {
   });
 
   it('admits requests into free batch slots even without a wait queue', async () => {
-    const engine = await engineWith({ maxBatchSize: 2, maxQueueLength: 0 });
+    const engine = await engineWith({ maxConcurrency: 2, maxQueue: 0 });
     try {
       const [a, b] = await Promise.all([
         complete(engine, { messages: ask('One'), maxTokens: 3, temperature: 0 }),

@@ -10,6 +10,11 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createLogger } from '../../common/log.ts';
+import {
+  defaultOf,
+  type ExecutionProviderChoice,
+  runtimeSettings,
+} from '../../common/runtime-env.ts';
 import type { Logger } from '../../common/log.ts';
 import { queueRetryAfterSeconds, tokensToGenerate } from './admission.ts';
 import { ChatTemplateError, createChatCodec } from './chat-codec.ts';
@@ -17,13 +22,7 @@ import type { ChatCodec } from './chat-codec.ts';
 import { GenerationStream } from './generation-stream.ts';
 import { readModelFolder } from './model-folder.ts';
 import type { ModelFolder } from './model-folder.ts';
-import type {
-  ExecutionProviderChoice,
-  FromWorker,
-  SequenceEvent,
-  ToWorker,
-  WorkerConfig,
-} from './protocol.ts';
+import type { FromWorker, SequenceEvent, ToWorker, WorkerConfig } from './protocol.ts';
 import { randomSeed } from './random.ts';
 import type { SamplingParams } from './sampler.ts';
 import { EngineError } from './types.ts';
@@ -42,14 +41,14 @@ export interface EngineOptions {
   modelId?: string;
   /** An ONNX variant of an onnx-community folder: `q4` for model_q4.onnx, or a file name. */
   modelVariant?: string;
-  /** MAX_TOKENS: the most tokens one request may generate. Default 2048. */
+  /** MAX_TOKENS: the most tokens one request may generate. */
   maxTokens?: number;
   /** Default 'auto': CUDA when available, else the CPU. */
   executionProvider?: ExecutionProviderChoice;
-  /** Sequences decoded together. Default 8. */
-  maxBatchSize?: number;
-  /** Requests waiting for a batch slot before new ones get 'queue_full'. Default 64. */
-  maxQueueLength?: number;
+  /** Sequences decoded together. Default: MAX_CONCURRENCY's (common/runtime-env.ts). */
+  maxConcurrency?: number;
+  /** Requests waiting for a batch slot before new ones get 'queue_full'. */
+  maxQueue?: number;
   /** Sampling for requests that set none, over the model's generation_config.json. */
   samplingDefaults?: SamplingDefaults;
   /**
@@ -57,7 +56,11 @@ export interface EngineOptions {
    * bound the KV cache each sequence may grow. Larger values are capped at the model's own.
    */
   contextLength?: number;
-  /** Prompt tokens prefilled per step, shared by all prefilling requests. Default 128. */
+  /**
+   * Prompt tokens prefilled per step, shared by all prefilling requests. Every decoding stream
+   * waits for the step's prefill too, so this bounds the worst gap between two tokens: its row in
+   * runtime/README.md and `npm run bench:prefill` show how the default was chosen.
+   */
   prefillChunkTokens?: number;
   /** Memory for the KV caches of finished sequences, reused by requests with the same prefix. Default 256 MiB; 0 disables. */
   prefixCacheBytes?: number;
@@ -66,22 +69,20 @@ export interface EngineOptions {
   /**
    * Let idle onnxruntime threads busy-wait for the next piece of work. Off by default: on cores
    * shared with other processes, or under a container CPU limit, spinning burns the CPU time the
-   * model needs (measured 2-3x lower throughput at batch 16 on a busy 2-core machine).
+   * model needs.
    */
   threadSpinning?: boolean;
   logger?: Logger;
 }
 
+// The knobs a ChatBot can set take their defaults from the runtime's settings table, so an engine
+// created without options behaves like a ChatBot left at its defaults.
 export const ENGINE_DEFAULTS = {
-  maxTokens: 2048,
-  executionProvider: 'auto',
-  maxBatchSize: 8,
-  maxQueueLength: 64,
-  // Every decoding stream waits for the step's prefill too, so this bounds the worst gap between
-  // two tokens. At 50 streams on 2 cores (npm run bench:prefill, median of 3 rounds), 128 gave a
-  // p99 gap of 537 ms against 808 ms at 256 for the same throughput; 64 was worse again (619 ms,
-  // 12 % fewer tokens/s), its many small steps each paying a run's fixed cost.
-  prefillChunkTokens: 128,
+  maxTokens: defaultOf(runtimeSettings.maxTokens),
+  executionProvider: defaultOf(runtimeSettings.executionProvider),
+  maxConcurrency: defaultOf(runtimeSettings.maxConcurrency),
+  maxQueue: defaultOf(runtimeSettings.maxQueue),
+  prefillChunkTokens: defaultOf(runtimeSettings.prefillChunkTokens),
   prefixCacheBytes: 256 * 1024 * 1024,
   threads: 0,
   threadSpinning: false,
@@ -104,7 +105,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     executionProvider: settings.executionProvider,
     kvHints: model.kvHints,
     eosTokenIds: codec.eosTokenIds,
-    maxBatchSize: settings.maxBatchSize,
+    maxConcurrency: settings.maxConcurrency,
     prefillChunkTokens: settings.prefillChunkTokens,
     prefixCacheBytes: settings.prefixCacheBytes,
     threads: settings.threads,
@@ -148,8 +149,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     executionProvider: info.executionProvider,
     contextLength: info.contextLength,
     maxTokens: info.maxTokens,
-    maxBatchSize: settings.maxBatchSize,
-    maxQueueLength: settings.maxQueueLength,
+    maxConcurrency: settings.maxConcurrency,
+    maxQueue: settings.maxQueue,
     prefillChunkTokens: settings.prefillChunkTokens,
     prefixCacheBytes: settings.prefixCacheBytes,
   });
@@ -167,20 +168,20 @@ function resolveOptions(options: EngineOptions): Settings {
   const settings = {
     maxTokens: options.maxTokens ?? ENGINE_DEFAULTS.maxTokens,
     executionProvider: options.executionProvider ?? ENGINE_DEFAULTS.executionProvider,
-    maxBatchSize: options.maxBatchSize ?? ENGINE_DEFAULTS.maxBatchSize,
-    maxQueueLength: options.maxQueueLength ?? ENGINE_DEFAULTS.maxQueueLength,
+    maxConcurrency: options.maxConcurrency ?? ENGINE_DEFAULTS.maxConcurrency,
+    maxQueue: options.maxQueue ?? ENGINE_DEFAULTS.maxQueue,
     prefillChunkTokens: options.prefillChunkTokens ?? ENGINE_DEFAULTS.prefillChunkTokens,
     prefixCacheBytes: options.prefixCacheBytes ?? ENGINE_DEFAULTS.prefixCacheBytes,
     threads: options.threads ?? ENGINE_DEFAULTS.threads,
     threadSpinning: options.threadSpinning ?? ENGINE_DEFAULTS.threadSpinning,
   };
-  const positive = ['maxTokens', 'maxBatchSize', 'prefillChunkTokens'] as const;
+  const positive = ['maxTokens', 'maxConcurrency', 'prefillChunkTokens'] as const;
   for (const name of positive) {
     if (!Number.isInteger(settings[name]) || settings[name] < 1) {
       throw new Error(`engine option ${name} must be a positive integer, got ${settings[name]}`);
     }
   }
-  for (const name of ['maxQueueLength', 'prefixCacheBytes', 'threads'] as const) {
+  for (const name of ['maxQueue', 'prefixCacheBytes', 'threads'] as const) {
     if (!Number.isInteger(settings[name]) || settings[name] < 0) {
       throw new Error(
         `engine option ${name} must be a non-negative integer, got ${settings[name]}`,
@@ -223,7 +224,7 @@ class WorkerEngine implements Engine {
   #nextId = 1;
   #queued = 0;
   #running = 0;
-  #maxBatchSize: number;
+  #maxConcurrency: number;
   /** Mean seconds per generation, recent ones weighing more: for Retry-After estimates. */
   #meanGenerationSeconds = 1;
   #unavailable: string | undefined;
@@ -243,7 +244,7 @@ class WorkerEngine implements Engine {
     this.#codec = codec;
     this.#settings = settings;
     this.#logger = logger;
-    this.#maxBatchSize = settings.maxBatchSize;
+    this.#maxConcurrency = settings.maxConcurrency;
     worker.on('message', (message: FromWorker) => this.#onMessage(message));
     worker.on('error', (error) => this.#broken(`the inference worker crashed: ${error.message}`));
     worker.on('exit', (code) => {
@@ -277,15 +278,15 @@ class WorkerEngine implements Engine {
     });
     // Requests posted but not yet admitted count as queued even while slots are free, so the
     // limit is on everything the engine holds: every batch slot plus the wait queue.
-    if (this.#queued + this.#running >= this.#maxBatchSize + this.#settings.maxQueueLength) {
+    if (this.#queued + this.#running >= this.#maxConcurrency + this.#settings.maxQueue) {
       const retryAfter = queueRetryAfterSeconds(
         this.#queued,
-        this.#maxBatchSize,
+        this.#maxConcurrency,
         this.#meanGenerationSeconds,
       );
       throw new EngineError(
         'queue_full',
-        `the engine is busy: ${this.#queued} requests are already waiting for one of ${this.#maxBatchSize} batch slots; retry in ${retryAfter} s`,
+        `the engine is busy: ${this.#queued} requests are already waiting for one of ${this.#maxConcurrency} batch slots; retry in ${retryAfter} s`,
         retryAfter,
       );
     }
@@ -372,7 +373,7 @@ class WorkerEngine implements Engine {
           });
         }
         this.info.executionProvider = message.executionProvider;
-        this.#maxBatchSize = message.maxBatchSize;
+        this.#maxConcurrency = message.maxConcurrency;
         return;
       default:
         return;

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Provider } from './out-of-memory.ts';
-import type { ExecutionProviderChoice } from './protocol.ts';
+import type { ExecutionProviderChoice } from '../../common/runtime-env.ts';
 
 export const CUDA_INSTALL_HINT =
   'GPU images get it at build time by installing onnxruntime-node with its CUDA 12 provider ' +

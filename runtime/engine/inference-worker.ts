@@ -40,7 +40,7 @@ try {
     session,
     reopen: (provider) => openOn(provider, sessionOptions),
     eosTokenIds: config.eosTokenIds,
-    maxBatchSize: config.maxBatchSize,
+    maxConcurrency: config.maxConcurrency,
     prefillChunkTokens: config.prefillChunkTokens,
     prefixCacheBytes: config.prefixCacheBytes,
     logger,
@@ -64,7 +64,7 @@ port.on('message', (message: ToWorker) => {
   wake?.();
 });
 
-let capacity = { executionProvider: scheduler.provider, maxBatchSize: scheduler.maxBatchSize };
+let capacity = { executionProvider: scheduler.provider, maxConcurrency: scheduler.maxConcurrency };
 while (!closing) {
   if (!scheduler.hasWork()) {
     await new Promise<void>((resolve) => (wake = resolve));
@@ -85,9 +85,9 @@ while (!closing) {
   }
   if (
     scheduler.provider !== capacity.executionProvider ||
-    scheduler.maxBatchSize !== capacity.maxBatchSize
+    scheduler.maxConcurrency !== capacity.maxConcurrency
   ) {
-    capacity = { executionProvider: scheduler.provider, maxBatchSize: scheduler.maxBatchSize };
+    capacity = { executionProvider: scheduler.provider, maxConcurrency: scheduler.maxConcurrency };
     post({ type: 'capacity', ...capacity });
   }
   // Lets cancellations and new requests that arrived during the step in before the next one.

@@ -11,7 +11,7 @@ import type { KvBlock } from './kv-block.ts';
 import type { KvHints, ModelIo, ValueInfo } from './model-io.ts';
 import { describeModelIo } from './model-io.ts';
 import type { Provider } from './out-of-memory.ts';
-import type { ExecutionProviderChoice } from './protocol.ts';
+import type { ExecutionProviderChoice } from '../../common/runtime-env.ts';
 import type { StepInput } from './step-input.ts';
 
 export interface StepOutput {

@@ -1,12 +1,11 @@
 // Messages between the engine on the main thread and the inference worker. The worker deals in
 // token ids only; text stays on the main thread.
 import type { Level } from '../../common/log.ts';
+import type { ExecutionProviderChoice } from '../../common/runtime-env.ts';
 import type { KvHints } from './model-io.ts';
 import type { Provider } from './out-of-memory.ts';
 import type { SamplingParams } from './sampler.ts';
 import type { EngineErrorCode } from './types.ts';
-
-export type ExecutionProviderChoice = 'auto' | Provider;
 
 /** Passed as workerData. */
 export interface WorkerConfig {
@@ -14,7 +13,7 @@ export interface WorkerConfig {
   executionProvider: ExecutionProviderChoice;
   kvHints: KvHints;
   eosTokenIds: number[];
-  maxBatchSize: number;
+  maxConcurrency: number;
   prefillChunkTokens: number;
   prefixCacheBytes: number;
   /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
@@ -55,6 +54,6 @@ export type FromWorker =
   /** Everything one step did, in one message. */
   | { type: 'events'; events: SequenceEvent[] }
   /** The out-of-memory policy shrank the batch or moved the model to another device. */
-  | { type: 'capacity'; executionProvider: Provider; maxBatchSize: number }
+  | { type: 'capacity'; executionProvider: Provider; maxConcurrency: number }
   | { type: 'log'; level: Level; msg: string; fields?: Record<string, unknown> }
   | { type: 'closed' };

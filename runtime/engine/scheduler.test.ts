@@ -24,7 +24,7 @@ function newScheduler(session: ModelSession, options: Partial<SchedulerOptions> 
     session,
     reopen: () => Promise.reject(new Error('no other device in tests')),
     eosTokenIds: [2],
-    maxBatchSize: 8,
+    maxConcurrency: 8,
     prefillChunkTokens: 64,
     prefixCacheBytes: 0,
     logger,
@@ -145,7 +145,7 @@ describe('Scheduler (tiny model)', function () {
     // Declare the token generated sixth an end-of-sequence token: generation must end there.
     const eos = free[5]!;
     const first = free.indexOf(eos);
-    const scheduler = newScheduler(session, { eosTokenIds: [eos], maxBatchSize: 1 });
+    const scheduler = newScheduler(session, { eosTokenIds: [eos], maxConcurrency: 1 });
     const { tokens, finish } = (await run(scheduler, [request(1, 9, 30)])).get(1)!;
     expect(tokens).to.deep.equal(free.slice(0, first));
     expect(finish).to.deep.equal({
@@ -158,7 +158,7 @@ describe('Scheduler (tiny model)', function () {
 
   it('never runs more sequences than the batch allows', async () => {
     const requests = [1, 2, 3, 4, 5].map((id) => request(id, 4 + id, 6));
-    const scheduler = newScheduler(session, { maxBatchSize: 2 });
+    const scheduler = newScheduler(session, { maxConcurrency: 2 });
     for (const r of requests) scheduler.submit(r);
     let admitted = 0;
     let finished = 0;
@@ -174,7 +174,7 @@ describe('Scheduler (tiny model)', function () {
 
   it("reuses a finished sequence's cache for a prompt that extends it, with the same output", async () => {
     const first = request(1, 30, 10);
-    const scheduler = newScheduler(session, { maxBatchSize: 4, prefixCacheBytes: 1 << 20 });
+    const scheduler = newScheduler(session, { maxConcurrency: 4, prefixCacheBytes: 1 << 20 });
     const firstTokens = (await run(scheduler, [first])).get(1)!.tokens;
     // The next turn: the first prompt, what was generated, and more.
     const next: SequenceRequest = {
@@ -190,7 +190,7 @@ describe('Scheduler (tiny model)', function () {
   });
 
   it("frees a cancelled sequence's slot at the next step while the others go on", async () => {
-    const scheduler = newScheduler(session, { maxBatchSize: 2 });
+    const scheduler = newScheduler(session, { maxConcurrency: 2 });
     const long = request(1, 10, 100);
     const other = request(2, 12, 20);
     const waiting = request(3, 8, 5);
@@ -261,7 +261,7 @@ describe('Scheduler out-of-memory handling (tiny model, injected failures)', fun
 
   it('fails the newest half of a batch that ran out of memory; the rest carry on unchanged', async () => {
     const requests = [1, 2, 3, 4].map((id) => request(id, 6 + id, 12));
-    const scheduler = newScheduler(cudaFailingAt(4, 1), { maxBatchSize: 8 });
+    const scheduler = newScheduler(cudaFailingAt(4, 1), { maxConcurrency: 8 });
     for (const r of requests) scheduler.submit(r);
     const all = await events(scheduler);
 
@@ -274,14 +274,14 @@ describe('Scheduler out-of-memory handling (tiny model, injected failures)', fun
       const solo = (await run(newScheduler(cpu), [requests[id - 1]!])).get(id)!.tokens;
       expect(tokensOf(all, id)).to.deep.equal(solo);
     }
-    expect(scheduler.maxBatchSize).to.equal(2);
+    expect(scheduler.maxConcurrency).to.equal(2);
     expect(scheduler.provider).to.equal('cuda');
   });
 
   it('shrinks the batch on each failure, then moves to the CPU, where the last survivor finishes', async () => {
     let reopened: string | undefined;
     const scheduler = newScheduler(cudaFailingAt(1, 3), {
-      maxBatchSize: 8,
+      maxConcurrency: 8,
       reopen: async (provider) => {
         reopened = provider;
         return cpu;
@@ -300,7 +300,7 @@ describe('Scheduler out-of-memory handling (tiny model, injected failures)', fun
     ]);
     expect(reopened).to.equal('cpu');
     expect(scheduler.provider).to.equal('cpu');
-    expect(scheduler.maxBatchSize).to.equal(8);
+    expect(scheduler.maxConcurrency).to.equal(8);
     const solo = (await run(newScheduler(cpu), [requests[0]!])).get(1)!.tokens;
     expect(tokensOf(all, 1)).to.deep.equal(solo);
   });

@@ -26,7 +26,7 @@ export interface SchedulerOptions {
   /** Opens the model again on another device (the CPU, after repeated out-of-memory errors). */
   reopen: (provider: Provider) => Promise<ModelSession>;
   eosTokenIds: readonly number[];
-  maxBatchSize: number;
+  maxConcurrency: number;
   prefillChunkTokens: number;
   prefixCacheBytes: number;
   logger: Logger;
@@ -80,7 +80,7 @@ export class Scheduler {
     this.#shape = options.session.io.kvShape;
     this.#cache = new PrefixCache(options.prefixCacheBytes);
     this.#now = options.now ?? (() => performance.now());
-    this.#memory = initialMemoryState(options.session.provider, options.maxBatchSize);
+    this.#memory = initialMemoryState(options.session.provider, options.maxConcurrency);
     this.#batch = { rows: [], pads: [], kv: { ...emptyBlock(this.#shape), rows: 0 } };
   }
 
@@ -88,7 +88,7 @@ export class Scheduler {
     return this.#session.provider;
   }
 
-  get maxBatchSize(): number {
+  get maxConcurrency(): number {
     return this.#memory.maxBatch;
   }
 
@@ -336,7 +336,7 @@ export class Scheduler {
       error,
       provider: this.#session.provider,
       failed: plan.fail.length,
-      maxBatchSize: plan.state.maxBatch,
+      maxConcurrency: plan.state.maxBatch,
       switchToCpu: plan.switchToCpu,
     });
     for (const id of plan.fail) {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { ConfigError, readServerConfig } from './config.ts';
+import { ConfigError } from '../../common/runtime-env.ts';
+import { readServerConfig } from './config.ts';
 
 const problemsOf = (env: Record<string, string>): string[] => {
   try {

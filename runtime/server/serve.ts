@@ -4,8 +4,9 @@
 // Exit codes: 0 after a graceful stop (SIGTERM or SIGINT), 1 when the server cannot start or the
 // model cannot load, 2 for a wrong command line or configuration.
 import { createLogger } from '../../common/log.ts';
+import { ConfigError } from '../../common/runtime-env.ts';
 import { readAuthConfig } from '../auth/config.ts';
-import { ConfigError, readServerConfig, type ServerConfig } from './config.ts';
+import { readServerConfig, type ServerConfig } from './config.ts';
 import { ListenError } from './listen.ts';
 import { type RuntimeServer, startRuntimeServer } from './server.ts';
 
@@ -86,7 +87,8 @@ function readConfig(env: NodeJS.ProcessEnv): ServerConfig | ConfigError {
   try {
     readAuthConfig(env);
   } catch (error) {
-    problems.push((error as Error).message);
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
   }
   return config !== undefined && problems.length === 0 ? config : new ConfigError(problems);
 }

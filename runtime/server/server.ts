@@ -6,12 +6,12 @@ import { createServer, type Server } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { createLogger, type LoggerOptions } from '../../common/log.ts';
-import { runtimeEnv } from '../../common/runtime-env.ts';
+import { type Environment, runtimeEnv } from '../../common/runtime-env.ts';
 import { createAuth } from '../auth/index.ts';
 import { createEngine } from '../engine/engine.ts';
 import type { Engine } from '../engine/types.ts';
 import { createChatApp } from './chat-app.ts';
-import type { Environment, ServerConfig } from './config.ts';
+import type { ServerConfig } from './config.ts';
 import { ConversationLog } from './conversation-log.ts';
 import { createHealthApp } from './health-app.ts';
 import { InFlight } from './in-flight.ts';
@@ -100,8 +100,8 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       modelId: config.modelId,
       maxTokens: config.maxTokens,
       executionProvider: config.executionProvider,
-      maxBatchSize: config.maxConcurrency,
-      maxQueueLength: config.maxQueue,
+      maxConcurrency: config.maxConcurrency,
+      maxQueue: config.maxQueue,
       prefillChunkTokens: config.prefillChunkTokens,
       contextLength: config.contextLength,
       samplingDefaults: config.samplingDefaults,
