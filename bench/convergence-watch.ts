@@ -3,7 +3,7 @@
 // visible and when it first converged: children present and status.observedGeneration current.
 
 import type { ChatBot } from '../operator/api/types.generated.ts';
-import { managedSelector } from '../operator/chatbot/controller.ts';
+import { managedSelector } from '../operator/chatbot/names.ts';
 import { chatBotLabel } from '../operator/chatbot/names.ts';
 import { Informer, type KubeClient, type ResourceType } from '../operator/kit/index.ts';
 import { resources } from '../operator/resources.ts';

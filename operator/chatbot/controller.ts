@@ -26,7 +26,7 @@ import { desiredDeployment } from './desired-deployment.ts';
 import { desiredNetworkPolicy, desiredService, endpointOf } from './desired-network.ts';
 import { desiredAutoscaler, desiredDisruptionBudget } from './desired-scaling.ts';
 import { desiredClaim } from './desired-storage.ts';
-import { chatBotLabel, childNames, managedBy } from './names.ts';
+import { chatBotLabel, childNames, managedSelector } from './names.ts';
 import { observe, type ObservedCondition } from './observe.ts';
 import { claimName, modelLocation } from './settings.ts';
 
@@ -35,9 +35,6 @@ export interface ChatBotControllerOptions {
   logger: Logger;
   now?: () => Date;
 }
-
-/** Selects every object the operator creates (children carry this label). */
-export const managedSelector = `app.kubernetes.io/managed-by=${managedBy}`;
 
 export function addChatBotController(manager: Manager, options: ChatBotControllerOptions): void {
   const now = options.now ?? (() => new Date());

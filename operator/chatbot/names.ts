@@ -7,6 +7,8 @@ import type { ChatBot } from '../api/types.generated.ts';
 
 export const chatBotLabel = 'clawbot.dev/chatbot';
 export const managedBy = 'clawbot-operator';
+/** Selects every object the operator creates (children carry this label). */
+export const managedSelector = `app.kubernetes.io/managed-by=${managedBy}`;
 
 export const childNames = (name: string) => ({
   deployment: name,

@@ -15,8 +15,7 @@ import {
 import type { ChatBot } from '../api/types.generated.ts';
 import type { Manager } from '../kit/index.ts';
 import { resources } from '../resources.ts';
-import { managedSelector } from './controller.ts';
-import { childNames, labels, ownerReference } from './names.ts';
+import { childNames, labels, managedSelector, ownerReference } from './names.ts';
 import { pepperFor, planSigningKeys } from './signing-keys.ts';
 
 export interface SigningKeysControllerOptions {
