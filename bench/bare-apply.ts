@@ -20,7 +20,7 @@ import type { ChatBot, ChatBotStatus } from '../operator/api/types.generated.ts'
 import { endpointOf } from '../operator/chatbot/desired-network.ts';
 import { childNames, labels, ownerReference } from '../operator/chatbot/names.ts';
 import { observe } from '../operator/chatbot/observe.ts';
-import { modelLocation } from '../operator/chatbot/settings.ts';
+import { resolveChatBot } from '../operator/chatbot/resolve.ts';
 import { pepperFor, planSigningKeys } from '../operator/chatbot/signing-keys.ts';
 import { KubeClient, ObjectClient, setCondition, type Condition } from '../operator/kit/index.ts';
 import { resources } from '../operator/resources.ts';
@@ -61,7 +61,8 @@ async function applyChildrenAndStatus(cb: ChatBot): Promise<void> {
     writes.PATCH++;
   }
   // Nothing is observed yet on a first reconcile: no Deployment status, no pods, no claim phase.
-  const observation = observe(cb, { pods: [], applyFailures: [] });
+  const bot = resolveChatBot(cb);
+  const observation = observe(bot, { pods: [], applyFailures: [] });
   const now = new Date();
   const conditions = observation.conditions.reduce<Condition[]>(
     (list, c) => setCondition(list, { ...c, observedGeneration: cb.metadata.generation }, now),
@@ -72,8 +73,8 @@ async function applyChildrenAndStatus(cb: ChatBot): Promise<void> {
     conditions,
     replicas: observation.replicas,
     readyReplicas: observation.readyReplicas,
-    endpoint: endpointOf(cb),
-    modelPath: modelLocation(cb).path,
+    endpoint: endpointOf(bot),
+    modelPath: bot.model.path,
   };
   await client.applyStatus(resources.chatBots, { ...cb, status });
   writes.PATCH++;

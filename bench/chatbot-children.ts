@@ -3,31 +3,13 @@
 
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ChatBot } from '../operator/api/types.generated.ts';
-import {
-  desiredApiKeysSecret,
-  desiredConfigMap,
-  desiredServiceAccount,
-} from '../operator/chatbot/desired-config.ts';
-import { desiredDeployment } from '../operator/chatbot/desired-deployment.ts';
-import { desiredNetworkPolicy, desiredService } from '../operator/chatbot/desired-network.ts';
-import { desiredAutoscaler, desiredDisruptionBudget } from '../operator/chatbot/desired-scaling.ts';
-import { desiredClaim } from '../operator/chatbot/desired-storage.ts';
-import { childNames } from '../operator/chatbot/names.ts';
+import { chatBotChildren } from '../operator/chatbot/children.ts';
+import { resolveChatBot } from '../operator/chatbot/resolve.ts';
 import type { ResourceType } from '../operator/kit/index.ts';
 import { resources } from '../operator/resources.ts';
 
 /** Every type a ChatBot's children can have. */
-export const childTypes: ResourceType[] = [
-  resources.serviceAccounts,
-  resources.configMaps,
-  resources.secrets,
-  resources.claims,
-  resources.services,
-  resources.deployments,
-  resources.autoscalers,
-  resources.disruptionBudgets,
-  resources.networkPolicies,
-];
+export const childTypes: ResourceType[] = chatBotChildren.map((child) => child.resource);
 
 export interface DesiredChild {
   resource: ResourceType;
@@ -39,18 +21,11 @@ export interface DesiredChild {
  * spec does not want (autoscaler, budget, policy, claim) are left out, as the controller does.
  */
 export function desiredChildren(cb: ChatBot, runtimeImage: string): DesiredChild[] {
-  const wanted: Array<[ResourceType, KubernetesObject | undefined]> = [
-    [resources.serviceAccounts, desiredServiceAccount(cb)],
-    [resources.configMaps, desiredConfigMap(cb)],
-    [resources.secrets, desiredApiKeysSecret(cb)],
-    [resources.claims, desiredClaim(cb, undefined)],
-    [resources.services, desiredService(cb)],
-    [resources.deployments, desiredDeployment(cb, { defaultRuntimeImage: runtimeImage })],
-    [resources.autoscalers, desiredAutoscaler(cb)],
-    [resources.disruptionBudgets, desiredDisruptionBudget(cb)],
-    [resources.networkPolicies, desiredNetworkPolicy(cb)],
-  ];
-  return wanted.flatMap(([resource, object]) => (object ? [{ resource, object }] : []));
+  const bot = resolveChatBot(cb);
+  return chatBotChildren.flatMap(({ resource, desired }) => {
+    const object = desired(bot, undefined, { defaultRuntimeImage: runtimeImage });
+    return object ? [{ resource, object }] : [];
+  });
 }
 
 /** Every child a converged ChatBot has: the controller's, plus the signing-keys Secret. */
@@ -61,6 +36,6 @@ export function expectedChildren(cb: ChatBot): Array<{ resource: ResourceType; n
       resource: c.resource,
       name: c.object.metadata!.name!,
     })),
-    { resource: resources.secrets, name: childNames(cb.metadata.name!).keysSecret },
+    { resource: resources.secrets, name: resolveChatBot(cb).names.keysSecret },
   ];
 }

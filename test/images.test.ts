@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import packageJson from '../package.json' with { type: 'json' };
 import { defaultOf, runtimeSettings } from '../common/runtime-env.ts';
 import { desiredDeployment } from '../operator/chatbot/desired-deployment.ts';
-import { chatBot, productionSpec } from './support/chatbots.ts';
+import { resolvedChatBot, productionSpec } from './support/chatbots.ts';
 import { parseOptions } from '../operator/options.ts';
 import { repoRoot } from '../tools/cluster/paths.ts';
 import {
@@ -27,8 +27,8 @@ import { ensureProjectImages, type BuiltImage } from '../tools/images/project-im
 import { only, render } from './chart/helm.ts';
 
 const operatorDefaults = parseOptions([], { POD_NAMESPACE: 'x' }, packageJson.version);
-const chatBotPod = desiredDeployment(chatBot(productionSpec), { defaultRuntimeImage: 'x' }).spec!
-  .template.spec!;
+const chatBotPod = desiredDeployment(resolvedChatBot(productionSpec), { defaultRuntimeImage: 'x' })
+  .spec!.template.spec!;
 const runtimeContainer = chatBotPod.containers.find((c) => c.name === 'runtime')!;
 
 interface Image {

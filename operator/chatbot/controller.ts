@@ -16,19 +16,15 @@ import {
   objectKey,
   setCondition,
   type Condition,
-  type Informer,
   type Manager,
   type ResourceType,
 } from '../kit/index.ts';
 import { resources } from '../resources.ts';
-import { desiredApiKeysSecret, desiredConfigMap, desiredServiceAccount } from './desired-config.ts';
-import { desiredDeployment } from './desired-deployment.ts';
-import { desiredNetworkPolicy, desiredService, endpointOf } from './desired-network.ts';
-import { desiredAutoscaler, desiredDisruptionBudget } from './desired-scaling.ts';
-import { desiredClaim } from './desired-storage.ts';
-import { chatBotLabel, childNames, managedSelector } from './names.ts';
+import { chatBotChildren } from './children.ts';
+import { endpointOf } from './desired-network.ts';
+import { chatBotLabel, managedSelector } from './names.ts';
 import { observe, type ObservedCondition } from './observe.ts';
-import { claimName, modelLocation } from './settings.ts';
+import { resolveChatBot } from './resolve.ts';
 
 export interface ChatBotControllerOptions {
   defaultRuntimeImage: string;
@@ -41,17 +37,11 @@ export function addChatBotController(manager: Manager, options: ChatBotControlle
   const informer = <T extends KubernetesObject>(resource: ResourceType) =>
     manager.informer<T>(resource, { labelSelector: managedSelector });
   const bots = manager.informer<ChatBot>(resources.chatBots);
+  const children = chatBotChildren.map((child) => ({
+    ...child,
+    informer: informer(child.resource),
+  }));
   const deployments = informer<V1Deployment>(resources.deployments);
-  const owned = {
-    deployments,
-    services: informer(resources.services),
-    serviceAccounts: informer(resources.serviceAccounts),
-    configMaps: informer(resources.configMaps),
-    secrets: informer(resources.secrets),
-    autoscalers: informer(resources.autoscalers),
-    disruptionBudgets: informer(resources.disruptionBudgets),
-    networkPolicies: informer(resources.networkPolicies),
-  };
   // Claims kept on deletion have no owner, and pods belong to ReplicaSets: both map back to
   // their ChatBot by label.
   const claims = informer<V1PersistentVolumeClaim>(resources.claims);
@@ -65,7 +55,7 @@ export function addChatBotController(manager: Manager, options: ChatBotControlle
   manager.addController<ChatBot>({
     name: 'chatbot',
     for: bots,
-    owns: Object.values(owned),
+    owns: children.filter((c) => c.informer !== claims).map((c) => c.informer),
     watches: [
       { informer: claims, map: byLabel },
       { informer: pods, map: byLabel },
@@ -77,76 +67,27 @@ export function addChatBotController(manager: Manager, options: ChatBotControlle
       // Being deleted: the operator holds no finalizer, so there is nothing left for it to do.
       if (cb.metadata.deletionTimestamp) return undefined;
 
+      const bot = resolveChatBot(cb);
       const ns = cb.metadata.namespace!;
-      const names = childNames(cb.metadata.name!);
-      const live = <T extends KubernetesObject>(inf: Informer<T>, name: string) =>
-        inf.get(`${ns}/${name}`);
-      const liveDeployment = live(deployments, names.deployment);
-      const liveClaim = live(claims, claimName(cb));
       // Each child is written on its own: one the API server refuses (say, a claim whose storage
       // class cannot grow) must not hold back the others. Failures are reported, then retried.
       const failures: string[] = [];
-      const apply = async (
-        resource: ResourceType,
-        desired: KubernetesObject | undefined,
-        current: KubernetesObject | undefined,
-      ) => {
+      for (const child of children) {
+        const current = child.informer.get(`${ns}/${child.name(bot)}`);
+        const desired = child.desired(bot, current, options);
         try {
-          if (desired) await manager.client.applyIfChanged(resource, desired, current);
-          else await deleteChild(manager, resource, current);
+          if (desired) await manager.client.applyIfChanged(child.resource, desired, current);
+          else if (!child.keepUnwanted) await deleteChild(manager, child.resource, current);
         } catch (err) {
           if (err instanceof NotLeaderError) throw err;
-          const name = desired?.metadata?.name ?? current?.metadata?.name;
-          failures.push(`${resource.kind} ${name}: ${(err as Error).message}`);
+          failures.push(`${child.resource.kind} ${child.name(bot)}: ${(err as Error).message}`);
         }
-      };
+      }
 
-      await apply(
-        resources.serviceAccounts,
-        desiredServiceAccount(cb),
-        live(owned.serviceAccounts, names.serviceAccount),
-      );
-      await apply(
-        resources.configMaps,
-        desiredConfigMap(cb),
-        live(owned.configMaps, names.configMap),
-      );
-      await apply(
-        resources.secrets,
-        desiredApiKeysSecret(cb),
-        live(owned.secrets, names.apiKeysSecret),
-      );
-      const claim = desiredClaim(cb, liveClaim);
-      if (claim) await apply(resources.claims, claim, liveClaim);
-      await apply(resources.services, desiredService(cb), live(owned.services, names.service));
-      await apply(
-        resources.deployments,
-        desiredDeployment(cb, {
-          defaultRuntimeImage: options.defaultRuntimeImage,
-          live: liveDeployment,
-        }),
-        liveDeployment,
-      );
-      await apply(
-        resources.autoscalers,
-        desiredAutoscaler(cb),
-        live(owned.autoscalers, names.autoscaler),
-      );
-      await apply(
-        resources.disruptionBudgets,
-        desiredDisruptionBudget(cb),
-        live(owned.disruptionBudgets, names.disruptionBudget),
-      );
-      await apply(
-        resources.networkPolicies,
-        desiredNetworkPolicy(cb),
-        live(owned.networkPolicies, names.networkPolicy),
-      );
-
-      const observation = observe(cb, {
-        deployment: liveDeployment,
+      const observation = observe(bot, {
+        deployment: deployments.get(`${ns}/${bot.names.deployment}`),
         pods: pods.byIndex('chatbot', key),
-        claim: liveClaim,
+        claim: claims.get(`${ns}/${bot.claim.name}`),
         applyFailures: failures,
       });
       const status: ChatBotStatus = {
@@ -154,8 +95,8 @@ export function addChatBotController(manager: Manager, options: ChatBotControlle
         conditions: conditionsFor(cb, observation.conditions, now()),
         replicas: observation.replicas,
         readyReplicas: observation.readyReplicas,
-        endpoint: endpointOf(cb),
-        modelPath: modelLocation(cb).path,
+        endpoint: endpointOf(bot),
+        modelPath: bot.model.path,
       };
       const wrote = await manager.client.applyStatusIfChanged(resources.chatBots, cb, status);
       if (wrote)

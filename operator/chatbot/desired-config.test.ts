@@ -9,14 +9,14 @@ import {
 import { withDefaults } from '../api/defaults.ts';
 import { apiKeySpec } from '../api/apikey.ts';
 import type { ApiKeySpec } from '../api/types.generated.ts';
-import { chatBot, ggufSource } from '../../test/support/chatbots.ts';
+import { ggufSource, resolvedChatBot } from '../../test/support/chatbots.ts';
 import { runtimeConfig } from './desired-config.ts';
 
 // The runtime's settings table is the one home of each default; these tests fail when the CRD
 // (through the API server's defaulting, which withDefaults mirrors) or the operator's ConfigMap
 // would give a runtime other values than the runtime gives itself.
 describe('a ChatBot left at its defaults', () => {
-  const env: Environment = runtimeConfig(chatBot({ model: { source: ggufSource } }));
+  const env: Environment = runtimeConfig(resolvedChatBot({ model: { source: ggufSource } }));
   const all: [string, RuntimeSetting<unknown>][] = Object.entries(runtimeSettings);
   const withDefault = all.filter(
     (entry): entry is [string, RuntimeSetting<unknown, string | number | boolean>] =>

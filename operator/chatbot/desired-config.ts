@@ -4,14 +4,12 @@
 import type { V1ConfigMap, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import { podPaths, runtimeEnv } from '../../common/runtime-env.ts';
 import { parseQuantity } from '../../common/quantity.ts';
-import type { ChatBot } from '../api/types.generated.ts';
-import { childNames, labels, ownerReference } from './names.ts';
-import { modelLocation } from './settings.ts';
+import type { ResolvedChatBot } from './resolve.ts';
 
-export function runtimeConfig(cb: ChatBot): Record<string, string> {
+export function runtimeConfig({ cb, model: location }: ResolvedChatBot): Record<string, string> {
   const { model, runtime, auth, conversationLog } = cb.spec;
   const config: Record<string, string> = {
-    [runtimeEnv.modelPath]: modelLocation(cb).path,
+    [runtimeEnv.modelPath]: location.path,
     [runtimeEnv.modelId]: model.name ?? cb.metadata.name!,
     [runtimeEnv.maxTokens]: String(model.maxTokens),
     [runtimeEnv.port]: String(runtime.port),
@@ -37,29 +35,29 @@ export function runtimeConfig(cb: ChatBot): Record<string, string> {
   return config;
 }
 
-export function desiredConfigMap(cb: ChatBot): V1ConfigMap {
+export function desiredConfigMap(bot: ResolvedChatBot): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: {
-      name: childNames(cb.metadata.name!).configMap,
-      namespace: cb.metadata.namespace,
-      labels: labels(cb),
-      ownerReferences: [ownerReference(cb)],
+      name: bot.names.configMap,
+      namespace: bot.cb.metadata.namespace,
+      labels: bot.labels,
+      ownerReferences: [bot.owner],
     },
-    data: runtimeConfig(cb),
+    data: runtimeConfig(bot),
   };
 }
 
-export function desiredServiceAccount(cb: ChatBot): V1ServiceAccount {
+export function desiredServiceAccount(bot: ResolvedChatBot): V1ServiceAccount {
   return {
     apiVersion: 'v1',
     kind: 'ServiceAccount',
     metadata: {
-      name: childNames(cb.metadata.name!).serviceAccount,
-      namespace: cb.metadata.namespace,
-      labels: labels(cb),
-      ownerReferences: [ownerReference(cb)],
+      name: bot.names.serviceAccount,
+      namespace: bot.cb.metadata.namespace,
+      labels: bot.labels,
+      ownerReferences: [bot.owner],
     },
     automountServiceAccountToken: false,
   };
@@ -70,15 +68,15 @@ export function desiredServiceAccount(cb: ChatBot): V1ServiceAccount {
  * Its data belongs to the ApiKey controller; this applied configuration never lists data, so
  * server-side apply leaves the ApiKey controller's entries alone.
  */
-export function desiredApiKeysSecret(cb: ChatBot): V1Secret {
+export function desiredApiKeysSecret(bot: ResolvedChatBot): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: {
-      name: childNames(cb.metadata.name!).apiKeysSecret,
-      namespace: cb.metadata.namespace,
-      labels: { ...labels(cb), 'clawbot.dev/role': 'apikey-verifier' },
-      ownerReferences: [ownerReference(cb)],
+      name: bot.names.apiKeysSecret,
+      namespace: bot.cb.metadata.namespace,
+      labels: { ...bot.labels, 'clawbot.dev/role': 'apikey-verifier' },
+      ownerReferences: [bot.owner],
     },
     type: 'Opaque',
   };

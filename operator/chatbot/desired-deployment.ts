@@ -12,11 +12,10 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
 import { podPaths } from '../../common/runtime-env.ts';
-import type { ChatBot } from '../api/types.generated.ts';
 import { runtimeConfig } from './desired-config.ts';
-import { childNames, labels, ownerReference, selectorLabels } from './names.ts';
-import { claimAccessMode, claimName, contentHash, modelLocation, scalingOf } from './settings.ts';
+import type { ModelLocation, ResolvedChatBot } from './resolve.ts';
 
 export interface DeploymentContext {
   /** Used when spec.runtime.image is empty: the runtime released with this operator. */
@@ -30,35 +29,34 @@ export const runtimeUser = 10001;
 
 const gpuResource = 'nvidia.com/gpu';
 
-export function desiredDeployment(cb: ChatBot, ctx: DeploymentContext): V1Deployment {
-  const names = childNames(cb.metadata.name!);
-  const template = podSpec(cb, ctx);
+export function desiredDeployment(bot: ResolvedChatBot, ctx: DeploymentContext): V1Deployment {
+  const { cb } = bot;
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: {
-      name: names.deployment,
+      name: bot.names.deployment,
       namespace: cb.metadata.namespace,
-      labels: labels(cb),
-      ownerReferences: [ownerReference(cb)],
+      labels: bot.labels,
+      ownerReferences: [bot.owner],
     },
     spec: {
-      replicas: desiredReplicas(cb, ctx.live),
-      selector: { matchLabels: selectorLabels(cb) },
-      strategy: rolloutStrategy(cb),
+      replicas: desiredReplicas(bot, ctx.live),
+      selector: { matchLabels: bot.selectorLabels },
+      strategy: rolloutStrategy(bot),
       template: {
         metadata: {
-          labels: labels(cb),
+          labels: bot.labels,
           annotations: {
             // Configuration reaches pods through env, which never updates in place: a changed
             // hash rolls the pods. Keys are mounted files and hot-reload without a roll.
-            'clawbot.dev/config-hash': contentHash(runtimeConfig(cb)),
+            'clawbot.dev/config-hash': contentHash(runtimeConfig(bot)),
             'prometheus.io/scrape': 'true',
             'prometheus.io/port': String(cb.spec.runtime.healthPort),
             'prometheus.io/path': '/metrics',
           },
         },
-        spec: template,
+        spec: podSpec(bot, ctx),
       },
     },
   };
@@ -70,8 +68,7 @@ export function desiredDeployment(cb: ChatBot, ctx: DeploymentContext): V1Deploy
  * autoscaler, and unlike leaving the field out never drops a running Deployment to 1 replica
  * while ownership of the field moves over.
  */
-function desiredReplicas(cb: ChatBot, live: V1Deployment | undefined): number {
-  const scaling = scalingOf(cb);
+function desiredReplicas({ scaling }: ResolvedChatBot, live: V1Deployment | undefined): number {
   if (scaling.mode === 'fixed') return scaling.replicas;
   const current = live?.spec?.replicas ?? scaling.minReplicas;
   return Math.min(Math.max(current, scaling.minReplicas), scaling.maxReplicas);
@@ -82,10 +79,9 @@ function desiredReplicas(cb: ChatBot, live: V1Deployment | undefined): number {
  * CPU rollouts add a pod before removing one, so capacity never dips. A single replica on a
  * one-node volume must stop before its successor can mount the volume.
  */
-function rolloutStrategy(cb: ChatBot): V1DeploymentStrategy {
-  const scaling = scalingOf(cb);
+function rolloutStrategy({ cb, scaling, claim }: ResolvedChatBot): V1DeploymentStrategy {
   const single = scaling.mode === 'fixed' && scaling.replicas <= 1;
-  if (single && !cb.spec.storage.existingClaim && claimAccessMode(cb) !== 'ReadWriteMany') {
+  if (single && claim.managed && claim.accessMode !== 'ReadWriteMany') {
     return { type: 'Recreate' };
   }
   return cb.spec.resources.gpu > 0
@@ -93,10 +89,9 @@ function rolloutStrategy(cb: ChatBot): V1DeploymentStrategy {
     : { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
 }
 
-function podSpec(cb: ChatBot, ctx: DeploymentContext): V1PodSpec {
+function podSpec(bot: ResolvedChatBot, ctx: DeploymentContext): V1PodSpec {
+  const { cb, model } = bot;
   const { resources, scheduling } = cb.spec;
-  const names = childNames(cb.metadata.name!);
-  const location = modelLocation(cb);
   const image = cb.spec.runtime.image ?? ctx.defaultRuntimeImage;
 
   const nodeSelector: Record<string, string> = { ...scheduling.nodeSelector };
@@ -108,7 +103,7 @@ function podSpec(cb: ChatBot, ctx: DeploymentContext): V1PodSpec {
   }
 
   const spec: V1PodSpec = {
-    serviceAccountName: names.serviceAccount,
+    serviceAccountName: bot.names.serviceAccount,
     automountServiceAccountToken: false,
     securityContext: {
       runAsNonRoot: true,
@@ -117,9 +112,11 @@ function podSpec(cb: ChatBot, ctx: DeploymentContext): V1PodSpec {
       fsGroup: runtimeUser,
       seccompProfile: { type: 'RuntimeDefault' },
     },
-    initContainers: location.download ? [modelLoader(cb, image, location.path)] : undefined,
-    containers: [runtimeContainer(cb, image)],
-    volumes: volumes(cb),
+    initContainers: model.download
+      ? [modelLoader(bot, image, model.path, model.download)]
+      : undefined,
+    containers: [runtimeContainer(bot, image)],
+    volumes: volumes(bot),
     nodeSelector: Object.keys(nodeSelector).length ? nodeSelector : undefined,
     tolerations: tolerations.length ? tolerations : undefined,
     affinity: scheduling.affinity,
@@ -143,8 +140,12 @@ const restricted = {
 };
 
 /** The guide's `load_model --model_path`: download once, verify sha256, import GGUF, atomically. */
-function modelLoader(cb: ChatBot, image: string, modelPath: string): V1Container {
-  const download = modelLocation(cb).download!;
+function modelLoader(
+  { cb }: ResolvedChatBot,
+  image: string,
+  path: string,
+  download: NonNullable<ModelLocation['download']>,
+): V1Container {
   return {
     name: 'model-loader',
     image,
@@ -158,7 +159,7 @@ function modelLoader(cb: ChatBot, image: string, modelPath: string): V1Container
       '--format',
       download.format,
       '--model-path',
-      modelPath,
+      path,
     ],
     // Names the lock it takes on the volume, so a restart of this init container takes over
     // at once the lock its crashed predecessor left.
@@ -176,8 +177,8 @@ function modelLoader(cb: ChatBot, image: string, modelPath: string): V1Container
   };
 }
 
-function runtimeContainer(cb: ChatBot, image: string): V1Container {
-  const { runtime, resources } = cb.spec;
+function runtimeContainer(bot: ResolvedChatBot, image: string): V1Container {
+  const { runtime, resources } = bot.cb.spec;
   const limits: Record<string, string> = { memory: String(resources.memory) };
   if (resources.gpu > 0) limits[gpuResource] = String(resources.gpu);
 
@@ -204,7 +205,7 @@ function runtimeContainer(cb: ChatBot, image: string): V1Container {
       { name: 'http', containerPort: runtime.port, protocol: 'TCP' },
       { name: 'health', containerPort: runtime.healthPort, protocol: 'TCP' },
     ],
-    envFrom: [{ configMapRef: { name: childNames(cb.metadata.name!).configMap } }],
+    envFrom: [{ configMapRef: { name: bot.names.configMap } }],
     env,
     resources: {
       requests: { cpu: String(resources.cpu), memory: String(resources.memory) },
@@ -215,28 +216,27 @@ function runtimeContainer(cb: ChatBot, image: string): V1Container {
     readinessProbe: probe('/readyz', 5, 3),
     livenessProbe: probe('/livez', 10, 3),
     securityContext: restricted,
-    volumeMounts: volumeMounts(cb),
+    volumeMounts: volumeMounts(bot),
   };
 }
 
-function volumeMounts(cb: ChatBot): V1VolumeMount[] {
+function volumeMounts({ model }: ResolvedChatBot): V1VolumeMount[] {
   const mounts: V1VolumeMount[] = [
     { name: 'data', mountPath: podPaths.data },
     { name: 'keys', mountPath: podPaths.signingKeys, readOnly: true },
     { name: 'apikeys', mountPath: podPaths.apiKeys, readOnly: true },
     { name: 'tmp', mountPath: '/tmp' },
   ];
-  if (!modelLocation(cb).download) {
+  if (!model.download) {
     mounts.push({ name: 'model', mountPath: podPaths.modelSource, readOnly: true });
   }
   return mounts;
 }
 
-function volumes(cb: ChatBot): V1Volume[] {
-  const names = childNames(cb.metadata.name!);
+function volumes({ cb, names, claim }: ResolvedChatBot): V1Volume[] {
   const { source } = cb.spec.model;
   const list: V1Volume[] = [
-    { name: 'data', persistentVolumeClaim: { claimName: claimName(cb) } },
+    { name: 'data', persistentVolumeClaim: { claimName: claim.name } },
     { name: 'keys', secret: { secretName: names.keysSecret, defaultMode: 0o440 } },
     { name: 'apikeys', secret: { secretName: names.apiKeysSecret, defaultMode: 0o440 } },
     { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } },
@@ -258,4 +258,15 @@ function volumes(cb: ChatBot): V1Volume[] {
 /** Server-side apply treats an explicit null/undefined differently from absence; send neither. */
 function dropUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * A short stable hash of a JSON-able value, for pod-template annotations that roll the pods.
+ * Hashed inside an array, as earlier releases did: another hash would roll every pod on upgrade.
+ */
+function contentHash(value: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify([value]))
+    .digest('hex')
+    .slice(0, 16);
 }

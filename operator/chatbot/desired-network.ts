@@ -2,30 +2,29 @@
 // networks, a NetworkPolicy that admits only them to it (the guide's firewall rule, in Kubernetes).
 
 import type { V1NetworkPolicy, V1Service } from '@kubernetes/client-node';
-import type { ChatBot } from '../api/types.generated.ts';
-import { childNames, labels, ownerReference, selectorLabels } from './names.ts';
+import type { ResolvedChatBot } from './resolve.ts';
 
 /** The in-cluster address of the chat API, reported in status.endpoint. */
-export function endpointOf(cb: ChatBot): string {
-  const service = childNames(cb.metadata.name!).service;
-  return `http://${service}.${cb.metadata.namespace}.svc:${cb.spec.runtime.port}`;
+export function endpointOf({ cb, names }: ResolvedChatBot): string {
+  return `http://${names.service}.${cb.metadata.namespace}.svc:${cb.spec.runtime.port}`;
 }
 
-export function desiredService(cb: ChatBot): V1Service {
+export function desiredService(bot: ResolvedChatBot): V1Service {
+  const { cb } = bot;
   const annotations = cb.spec.service.annotations;
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: {
-      name: childNames(cb.metadata.name!).service,
+      name: bot.names.service,
       namespace: cb.metadata.namespace,
-      labels: labels(cb),
+      labels: bot.labels,
       ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
-      ownerReferences: [ownerReference(cb)],
+      ownerReferences: [bot.owner],
     },
     spec: {
       type: cb.spec.service.type,
-      selector: selectorLabels(cb),
+      selector: bot.selectorLabels,
       // Only the chat port: health and metrics stay off the Service (and off load balancers).
       ports: [{ name: 'http', port: cb.spec.runtime.port, targetPort: 'http', protocol: 'TCP' }],
     },
@@ -33,7 +32,8 @@ export function desiredService(cb: ChatBot): V1Service {
 }
 
 /** Undefined when the spec allows every network: the plan then deletes any previous policy. */
-export function desiredNetworkPolicy(cb: ChatBot): V1NetworkPolicy | undefined {
+export function desiredNetworkPolicy(bot: ResolvedChatBot): V1NetworkPolicy | undefined {
+  const { cb } = bot;
   const cidrs = cb.spec.network?.allowedCIDRs;
   if (!cidrs?.length) return undefined;
   // Built in the API's JSON field names; client-node's model type spells "from" as "_from".
@@ -41,13 +41,13 @@ export function desiredNetworkPolicy(cb: ChatBot): V1NetworkPolicy | undefined {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: {
-      name: childNames(cb.metadata.name!).networkPolicy,
+      name: bot.names.networkPolicy,
       namespace: cb.metadata.namespace,
-      labels: labels(cb),
-      ownerReferences: [ownerReference(cb)],
+      labels: bot.labels,
+      ownerReferences: [bot.owner],
     },
     spec: {
-      podSelector: { matchLabels: selectorLabels(cb) },
+      podSelector: { matchLabels: bot.selectorLabels },
       policyTypes: ['Ingress'],
       ingress: [
         {

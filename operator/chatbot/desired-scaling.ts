@@ -2,23 +2,20 @@
 // a disruption budget so node drains never take every replica at once.
 
 import type { V1PodDisruptionBudget, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
-import type { ChatBot } from '../api/types.generated.ts';
-import { childNames, labels, ownerReference, selectorLabels } from './names.ts';
-import { scalingOf } from './settings.ts';
+import type { ResolvedChatBot } from './resolve.ts';
 
 /** Undefined with a fixed replica count: the plan then deletes any previous autoscaler. */
-export function desiredAutoscaler(cb: ChatBot): V2HorizontalPodAutoscaler | undefined {
-  const scaling = scalingOf(cb);
+export function desiredAutoscaler(bot: ResolvedChatBot): V2HorizontalPodAutoscaler | undefined {
+  const { scaling, names } = bot;
   if (scaling.mode !== 'autoscaling') return undefined;
-  const names = childNames(cb.metadata.name!);
   return {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',
     metadata: {
       name: names.autoscaler,
-      namespace: cb.metadata.namespace,
-      labels: labels(cb),
-      ownerReferences: [ownerReference(cb)],
+      namespace: bot.cb.metadata.namespace,
+      labels: bot.labels,
+      ownerReferences: [bot.owner],
     },
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: names.deployment },
@@ -38,19 +35,19 @@ export function desiredAutoscaler(cb: ChatBot): V2HorizontalPodAutoscaler | unde
 }
 
 /** Only with at least two replicas: a budget on one replica would block every node drain. */
-export function desiredDisruptionBudget(cb: ChatBot): V1PodDisruptionBudget | undefined {
-  const scaling = scalingOf(cb);
+export function desiredDisruptionBudget(bot: ResolvedChatBot): V1PodDisruptionBudget | undefined {
+  const { scaling } = bot;
   const floor = scaling.mode === 'fixed' ? scaling.replicas : scaling.minReplicas;
   if (floor < 2) return undefined;
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: {
-      name: childNames(cb.metadata.name!).disruptionBudget,
-      namespace: cb.metadata.namespace,
-      labels: labels(cb),
-      ownerReferences: [ownerReference(cb)],
+      name: bot.names.disruptionBudget,
+      namespace: bot.cb.metadata.namespace,
+      labels: bot.labels,
+      ownerReferences: [bot.owner],
     },
-    spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(cb) } },
+    spec: { maxUnavailable: 1, selector: { matchLabels: bot.selectorLabels } },
   };
 }

@@ -3,23 +3,21 @@
 
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { parseQuantity } from '../../common/quantity.ts';
-import type { ChatBot } from '../api/types.generated.ts';
-import { childNames, labels, ownerReference } from './names.ts';
-import { claimAccessMode } from './settings.ts';
+import type { ResolvedChatBot } from './resolve.ts';
 
 /** Undefined with storage.existingClaim: the user's claim is never touched. */
 export function desiredClaim(
-  cb: ChatBot,
+  bot: ResolvedChatBot,
   live: V1PersistentVolumeClaim | undefined,
 ): V1PersistentVolumeClaim | undefined {
-  const { storage } = cb.spec;
-  if (storage.existingClaim) return undefined;
+  const { storage } = bot.cb.spec;
+  if (!bot.claim.managed) return undefined;
   const metadata = {
-    name: childNames(cb.metadata.name!).claim,
-    namespace: cb.metadata.namespace,
-    labels: labels(cb),
+    name: bot.claim.name,
+    namespace: bot.cb.metadata.namespace,
+    labels: bot.labels,
     // Without an owner the garbage collector leaves the claim (and the model and logs) behind.
-    ...(storage.retainOnDelete ? {} : { ownerReferences: [ownerReference(cb)] }),
+    ...(storage.retainOnDelete ? {} : { ownerReferences: [bot.owner] }),
   };
   const liveSize = live?.spec?.resources?.requests?.storage;
   if (live?.spec) {
@@ -45,7 +43,7 @@ export function desiredClaim(
     kind: 'PersistentVolumeClaim',
     metadata,
     spec: {
-      accessModes: [claimAccessMode(cb)],
+      accessModes: [bot.claim.accessMode],
       resources: { requests: { storage: String(storage.size) } },
       ...(storage.storageClassName ? { storageClassName: storage.storageClassName } : {}),
     },

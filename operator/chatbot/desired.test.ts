@@ -4,13 +4,13 @@ import { desiredDeployment } from './desired-deployment.ts';
 import { desiredNetworkPolicy, desiredService, endpointOf } from './desired-network.ts';
 import { desiredAutoscaler, desiredDisruptionBudget } from './desired-scaling.ts';
 import { desiredClaim } from './desired-storage.ts';
-import { chatBot, ggufSource, productionSpec } from '../../test/support/chatbots.ts';
+import { resolvedChatBot, ggufSource, productionSpec } from '../../test/support/chatbots.ts';
 
 const ctx = { defaultRuntimeImage: 'ghcr.io/clawbot/runtime:0.1.0' };
 
 describe('desired children of a ChatBot', () => {
   describe("the guide's production example", () => {
-    const cb = chatBot(productionSpec);
+    const cb = resolvedChatBot(productionSpec);
     const deployment = desiredDeployment(cb, ctx);
     const pod = deployment.spec!.template.spec!;
     const runtime = pod.containers[0]!;
@@ -105,7 +105,7 @@ describe('desired children of a ChatBot', () => {
   });
 
   it('leaves the replica count to the autoscaler once the Deployment exists', () => {
-    const cb = chatBot(productionSpec);
+    const cb = resolvedChatBot(productionSpec);
     const live = (replicas: number) => ({ spec: { replicas, selector: {}, template: {} } });
     expect(desiredDeployment(cb, { ...ctx, live: live(7) }).spec!.replicas).to.equal(7);
     // ...but keeps it inside min..max when those change.
@@ -114,7 +114,10 @@ describe('desired children of a ChatBot', () => {
   });
 
   it('uses a fixed replica count without autoscaler or budget for one replica', () => {
-    const cb = chatBot({ model: { source: ggufSource, format: 'gguf' }, scaling: { replicas: 1 } });
+    const cb = resolvedChatBot({
+      model: { source: ggufSource, format: 'gguf' },
+      scaling: { replicas: 1 },
+    });
     expect(desiredAutoscaler(cb)).to.equal(undefined);
     expect(desiredDisruptionBudget(cb)).to.equal(undefined);
     expect(desiredNetworkPolicy(cb)).to.equal(undefined);
@@ -125,7 +128,7 @@ describe('desired children of a ChatBot', () => {
   });
 
   it('never shrinks an existing claim and only ever changes its size', () => {
-    const cb = chatBot({
+    const cb = resolvedChatBot({
       model: { source: ggufSource, format: 'gguf' },
       storage: { size: '50Gi' },
     });
@@ -139,7 +142,7 @@ describe('desired children of a ChatBot', () => {
     };
     // The immutable fields are repeated as they are: an apply without them would remove them.
     expect(desiredClaim(cb, live)!.spec).to.deep.equal(live.spec);
-    const bigger = chatBot({
+    const bigger = resolvedChatBot({
       model: { source: ggufSource, format: 'gguf' },
       storage: { size: '200Gi' },
     });
@@ -155,7 +158,9 @@ describe('desired children of a ChatBot', () => {
   });
 
   it('mounts a model from a PVC read-only and skips the loader', () => {
-    const cb = chatBot({ model: { source: { pvc: { claimName: 'models', path: '/smollm2' } } } });
+    const cb = resolvedChatBot({
+      model: { source: { pvc: { claimName: 'models', path: '/smollm2' } } },
+    });
     const pod = desiredDeployment(cb, ctx).spec!.template.spec!;
     expect(pod.initContainers).to.equal(undefined);
     expect(pod.volumes).to.deep.include({
@@ -167,8 +172,10 @@ describe('desired children of a ChatBot', () => {
 
   it('rolls the pods when the runtime configuration changes, not otherwise', () => {
     const hash = (spec: Record<string, unknown>) =>
-      desiredDeployment(chatBot({ model: { source: ggufSource, format: 'gguf' }, ...spec }), ctx)
-        .spec!.template.metadata!.annotations!['clawbot.dev/config-hash'];
+      desiredDeployment(
+        resolvedChatBot({ model: { source: ggufSource, format: 'gguf' }, ...spec }),
+        ctx,
+      ).spec!.template.metadata!.annotations!['clawbot.dev/config-hash'];
     expect(hash({})).to.equal(hash({}));
     expect(hash({ model: { source: ggufSource, format: 'gguf', maxTokens: 1024 } })).to.not.equal(
       hash({}),
@@ -176,7 +183,10 @@ describe('desired children of a ChatBot', () => {
   });
 
   it('selects GPU nodes by product when asked', () => {
-    const cb = chatBot({ ...productionSpec, resources: { gpu: 2, gpuProduct: 'Tesla-T4' } });
+    const cb = resolvedChatBot({
+      ...productionSpec,
+      resources: { gpu: 2, gpuProduct: 'Tesla-T4' },
+    });
     const pod = desiredDeployment(cb, ctx).spec!.template.spec!;
     expect(pod.nodeSelector).to.deep.equal({ 'nvidia.com/gpu.product': 'Tesla-T4' });
     expect(pod.containers[0]!.resources!.limits!['nvidia.com/gpu']).to.equal('2');

@@ -1,9 +1,9 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { chatBot, productionSpec } from '../../test/support/chatbots.ts';
+import { resolvedChatBot, productionSpec } from '../../test/support/chatbots.ts';
 import { observe, type ObservedCondition } from './observe.ts';
 
-const cb = chatBot(productionSpec);
+const cb = resolvedChatBot(productionSpec);
 
 function deployment(status: V1Deployment['status'], replicas = 2): V1Deployment {
   return {

@@ -9,7 +9,7 @@ import type {
   V1Pod,
 } from '@kubernetes/client-node';
 import type { ChatBot } from '../api/types.generated.ts';
-import { claimName, mayRunSeveralReplicas, scalingOf } from './settings.ts';
+import type { ResolvedChatBot } from './resolve.ts';
 
 export interface ObservedCondition {
   type: 'Ready' | 'Progressing' | 'Degraded' | 'ModelReady';
@@ -115,10 +115,13 @@ function terminatedWithError(status: V1ContainerStatus): string | undefined {
   return t && t.exitCode !== 0 ? t.message?.trim() || `exit code ${t.exitCode}` : undefined;
 }
 
-function storageProblems(cb: ChatBot, claim: V1PersistentVolumeClaim | undefined): Problem[] {
-  const name = claimName(cb);
+function storageProblems(
+  bot: ResolvedChatBot,
+  claim: V1PersistentVolumeClaim | undefined,
+): Problem[] {
+  const { name } = bot.claim;
   if (!claim) {
-    return cb.spec.storage.existingClaim
+    return !bot.claim.managed
       ? [
           {
             reason: 'ClaimNotFound',
@@ -138,7 +141,7 @@ function storageProblems(cb: ChatBot, claim: V1PersistentVolumeClaim | undefined
     });
   }
   const modes = claim.spec?.accessModes ?? [];
-  if (mayRunSeveralReplicas(scalingOf(cb)) && !modes.includes('ReadWriteMany')) {
+  if (bot.severalReplicas && !modes.includes('ReadWriteMany')) {
     problems.push({
       reason: 'StorageAccessMode',
       message:
@@ -150,12 +153,12 @@ function storageProblems(cb: ChatBot, claim: V1PersistentVolumeClaim | undefined
   return problems;
 }
 
-export function observe(cb: ChatBot, observed: Observed): Observation {
+export function observe(bot: ResolvedChatBot, observed: Observed): Observation {
   const { deployment, pods } = observed;
   const replicas = deployment?.status?.replicas ?? 0;
   const readyReplicas = deployment?.status?.readyReplicas ?? 0;
   const desired = deployment?.spec?.replicas ?? 0;
-  const problems = [...podProblems(cb, pods), ...storageProblems(cb, observed.claim)];
+  const problems = [...podProblems(bot.cb, pods), ...storageProblems(bot, observed.claim)];
   if (observed.applyFailures?.length) {
     problems.unshift({
       reason: 'ApplyFailed',

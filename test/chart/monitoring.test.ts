@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import '../../operator/apikey/controller.ts'; // registers the ApiKey timestamp gauges
 import { chatBotLabel } from '../../operator/chatbot/names.ts';
 import { desiredDeployment } from '../../operator/chatbot/desired-deployment.ts';
-import { chatBot, productionSpec } from '../support/chatbots.ts';
+import { resolvedChatBot, productionSpec } from '../support/chatbots.ts';
 import { metricsRegistry } from '../../operator/kit/index.ts';
 import { authRequestsCounter } from '../../runtime/auth/metrics.ts';
 import { InFlight } from '../../runtime/server/in-flight.ts';
@@ -161,8 +161,8 @@ describe('chart: alerts and dashboard read real series', function () {
   });
 
   it('the PodMonitor selects the runtime pods the operator creates, on their health port', () => {
-    const pod = desiredDeployment(chatBot(productionSpec), { defaultRuntimeImage: 'x' }).spec!
-      .template;
+    const pod = desiredDeployment(resolvedChatBot(productionSpec), { defaultRuntimeImage: 'x' })
+      .spec!.template;
     const monitor = only(objects, 'PodMonitor');
     expect(pod.metadata!.labels).to.deep.include(monitor.spec.selector.matchLabels);
     const endpoint = monitor.spec.podMetricsEndpoints[0] as Json;

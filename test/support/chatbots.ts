@@ -3,6 +3,7 @@
 import { chatBotSpec } from '../../operator/api/chatbot.ts';
 import { withDefaults } from '../../operator/api/defaults.ts';
 import type { ChatBot, ChatBotSpec } from '../../operator/api/types.generated.ts';
+import { type ResolvedChatBot, resolveChatBot } from '../../operator/chatbot/resolve.ts';
 
 type SpecInput = Partial<Record<keyof ChatBotSpec, unknown>> & { model: unknown };
 
@@ -13,6 +14,15 @@ export function chatBot(spec: SpecInput, name = 'bot', namespace = 'ns'): ChatBo
     metadata: { name, namespace, uid: '00000000-0000-0000-0000-000000000001', generation: 1 },
     spec: withDefaults(chatBotSpec, spec) as ChatBotSpec,
   };
+}
+
+/** The same, resolved as the controller resolves it before building children. */
+export function resolvedChatBot(
+  spec: SpecInput,
+  name?: string,
+  namespace?: string,
+): ResolvedChatBot {
+  return resolveChatBot(chatBot(spec, name, namespace));
 }
 
 export const ggufSource = {
