@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { commandFor, type Command } from '../../tools/cluster/command.ts';
 import { repoRoot } from '../../tools/cluster/paths.ts';
-import { ensureBinaries } from '../../tools/cluster/toolchain.ts';
+import { ensureBinaries, kubernetesVersion } from '../../tools/cluster/toolchain.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -31,13 +31,22 @@ export const withValues = (args: string[], values: Json): string[] => [
   ]),
 ];
 
+/**
+ * Offline, helm assumes Kubernetes 1.20, which the chart's kubeVersion refuses: render for the
+ * version the tests' control plane runs.
+ */
+export const kubeVersion = kubernetesVersion();
+
 /** The objects `helm template` renders for these values, in release `release` of `namespace`. */
 export async function render(
   values: Json = {},
   { release = 'clawbot', namespace = 'clawbot-system' } = {},
 ): Promise<Json[]> {
   const out = await helm(
-    withValues(['template', release, chartDir, '--namespace', namespace], values),
+    withValues(
+      ['template', release, chartDir, '--namespace', namespace, '--kube-version', kubeVersion],
+      values,
+    ),
   );
   return parseAllDocuments(out)
     .map((doc) => doc.toJSON() as Json | null)

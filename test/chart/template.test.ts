@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import packageJson from '../../package.json' with { type: 'json' };
 import { parseOptions } from '../../operator/options.ts';
-import { chartDir, helm, only, render, withValues } from './helm.ts';
+import { chartDir, helm, kubeVersion, only, render, withValues } from './helm.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -38,6 +38,7 @@ describe('chart: helm template', function () {
         'ClusterRole/clawbot-clawbot-operator',
         'ClusterRoleBinding/clawbot-clawbot-operator',
         'Deployment/clawbot-clawbot-operator',
+        'PodDisruptionBudget/clawbot-clawbot-operator',
         'Role/clawbot-clawbot-operator-leader-election',
         'RoleBinding/clawbot-clawbot-operator-leader-election',
         'Service/clawbot-clawbot-operator-metrics',
@@ -102,6 +103,22 @@ describe('chart: helm template', function () {
       });
       expect(deployment.spec.replicas).to.equal(2);
       expect(pod.serviceAccountName).to.equal('clawbot-clawbot-operator');
+    });
+
+    it('lets node drains evict one operator pod at a time, so a standby is left to lead', () => {
+      const budget = only(objects, 'PodDisruptionBudget');
+      expect(budget.spec).to.deep.equal({
+        maxUnavailable: 1,
+        selector: only(objects, 'Deployment').spec.selector,
+      });
+    });
+
+    it('runs only on Kubernetes versions whose API server can check the CRDs (1.31 on)', async () => {
+      const args = ['template', 'clawbot', chartDir, '--kube-version'];
+      expect(await failureOf(helm([...args, '1.30.9']))).to.match(
+        /chart requires kubeVersion: >=1\.31\.0-0 which is incompatible with Kubernetes v1\.30\.9/,
+      );
+      expect(await helm([...args, '1.31.4-eks-1234'])).to.match(/kind: Deployment/);
     });
 
     it('binds the ClusterRole and the Lease Role to the ServiceAccount', () => {
@@ -214,6 +231,13 @@ describe('chart: helm template', function () {
       expect(JSON.parse(dashboard.data['clawbot.json']).title).to.equal('ClawBot');
     });
 
+    it('leaves the disruption budget out for one replica (it would block every drain) or when disabled', async () => {
+      for (const values of [{ replicaCount: 1 }, { podDisruptionBudget: { enabled: false } }]) {
+        const kinds = (await render(values)).map((o) => o.kind);
+        expect(kinds, JSON.stringify(values)).to.not.include('PodDisruptionBudget');
+      }
+    });
+
     it('leaves RBAC out with rbac.create=false, and needs a name for an existing ServiceAccount', async () => {
       const noRbac = await render({ rbac: { create: false } });
       expect(noRbac.filter((o) => /Role/.test(o.kind))).to.deep.equal([]);
@@ -225,7 +249,9 @@ describe('chart: helm template', function () {
 
   describe('values.schema.json', () => {
     const refused = (values: Json) =>
-      failureOf(helm(withValues(['template', 'x', chartDir], values)));
+      failureOf(
+        helm(withValues(['template', 'x', chartDir, '--kube-version', kubeVersion], values)),
+      );
 
     it('refuses bad values, naming the value and what is allowed', async () => {
       expect(await refused({ logLevel: 'verbose' })).to.match(
