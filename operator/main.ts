@@ -6,6 +6,7 @@ import { createLogger } from '../common/log.ts';
 import { addApiKeyController } from './apikey/controller.ts';
 import { addChatBotController } from './chatbot/controller.ts';
 import { addSigningKeysController } from './chatbot/signing-keys-controller.ts';
+import { ignoredFailpoint } from './failpoint.ts';
 import { Manager, runUntilSignalled } from './kit/index.ts';
 import { OptionsError, parseOptions, usage } from './options.ts';
 
@@ -44,4 +45,7 @@ log.info('starting', {
   namespaces: options.namespaces ?? 'all',
   leaderElection: options.leaderElection !== false,
 });
+const ignored = ignoredFailpoint(process.env);
+if (ignored)
+  log.warn(`${ignored} is ignored: failpoints work only in the operator run from source`);
 await runUntilSignalled(manager, log);

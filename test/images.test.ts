@@ -189,3 +189,26 @@ describe("image: the runtime's CPU variant", function () {
     expect(JSON.parse(out)).to.deep.equal({ tensor: [1], cuda: false });
   });
 });
+
+describe('image: the operator', function () {
+  this.timeout(900_000);
+
+  it('ignores CLAWBOT_FAILPOINT: the test-only kill hook cannot fire in the image', async () => {
+    const operator = (await built()).find((b) => b.name === 'operator')!;
+    const out = await podman([
+      'run',
+      '--rm',
+      '--network=none',
+      '--env',
+      'CLAWBOT_FAILPOINT=apikey:issue',
+      '--entrypoint',
+      'node',
+      operator.reference,
+      '--input-type=module',
+      '-e',
+      "const { failpoint } = await import('/app/dist/operator/failpoint.js'); " +
+        "failpoint('apikey:issue'); console.log('still running');",
+    ]);
+    expect(out.trim()).to.equal('still running');
+  });
+});
