@@ -157,6 +157,22 @@ const runtime = object(
       enum: ['Always', 'IfNotPresent', 'Never'],
       default: 'IfNotPresent',
     }),
+    imagePullSecrets: array(
+      "Secrets (kubernetes.io/dockerconfigjson, in the ChatBot's namespace) with credentials for " +
+        'a private registry holding the runtime image or a model image.',
+      object(
+        'LocalObjectReference',
+        'A Secret in the same namespace.',
+        {
+          name: string('Name of the Secret.', {
+            maxLength: 253,
+            pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+          }),
+        },
+        { required: ['name'] },
+      ),
+      { maxItems: 16, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+    ),
     port: integer('Port of the chat API (/api/auth, /api/chat, /v1/...).', {
       default: settings.port.default,
       minimum: 1,

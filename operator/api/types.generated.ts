@@ -62,6 +62,12 @@ export interface ModelSpec {
   contextLength?: number;
 }
 
+/** A Secret in the same namespace. */
+export interface LocalObjectReference {
+  /** Name of the Secret. */
+  name: string;
+}
+
 /** An extra environment variable for the runtime container. */
 export interface EnvVar {
   /** Variable name. */
@@ -78,6 +84,8 @@ export interface RuntimeSpec {
   image?: string;
   /** When the kubelet pulls the runtime image. */
   imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /** Secrets (kubernetes.io/dockerconfigjson, in the ChatBot's namespace) with credentials for a private registry holding the runtime image or a model image. */
+  imagePullSecrets?: LocalObjectReference[];
   /** Port of the chat API (/api/auth, /api/chat, /v1/...). */
   port: number;
   /** Port of /livez, /readyz and /metrics: never behind authentication, so probes and scrapes keep working; not part of the Service. */

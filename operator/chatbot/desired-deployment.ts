@@ -104,6 +104,7 @@ function podSpec(bot: ResolvedChatBot, ctx: DeploymentContext): V1PodSpec {
 
   const spec: V1PodSpec = {
     serviceAccountName: bot.names.serviceAccount,
+    imagePullSecrets: cb.spec.runtime.imagePullSecrets,
     automountServiceAccountToken: false,
     securityContext: {
       runAsNonRoot: true,

@@ -196,4 +196,19 @@ describe('desired children of a ChatBot', () => {
       maxUnavailable: 1,
     });
   });
+
+  it('pulls from a private registry with the pull secrets the spec names, and none otherwise', () => {
+    const spec = {
+      model: { source: { image: { reference: 'registry.example/models/smollm2:1' } } },
+    };
+    const pulling = resolvedChatBot({
+      ...spec,
+      runtime: { imagePullSecrets: [{ name: 'registry-credentials' }] },
+    });
+    expect(desiredDeployment(pulling, ctx).spec!.template.spec!.imagePullSecrets).to.deep.equal([
+      { name: 'registry-credentials' },
+    ]);
+    const pod = desiredDeployment(resolvedChatBot(spec), ctx).spec!.template.spec!;
+    expect(pod).to.not.have.property('imagePullSecrets');
+  });
 });

@@ -53,6 +53,11 @@ const invalidChatBots: Array<[string, Record<string, unknown>, RegExp]> = [
     /allowedCIDRs\[0\].*CIDR notation/,
   ],
   [
+    'a pull secret that is not a Secret name',
+    { model: pvcModel, runtime: { imagePullSecrets: [{ name: 'My_Registry' }] } },
+    /spec.runtime.imagePullSecrets\[0\].name.*should match/,
+  ],
+  [
     'an unknown execution provider',
     { model: pvcModel, runtime: { executionProvider: 'rocm' } },
     /Unsupported value: "rocm": supported values: "auto", "cuda", "cpu"/,
