@@ -10,7 +10,12 @@
 import { parseDuration } from '../../common/duration.ts';
 import type { ApiKeyVerifier, Scope, VerifierKey } from '../../common/runtime-secrets.ts';
 import type { ApiKeyStatus, KeyStatus } from '../api/types.generated.ts';
-import { setCondition, type Condition, type ConditionUpdate } from '../kit/index.ts';
+import {
+  isConditionTrue,
+  setCondition,
+  type Condition,
+  type ConditionUpdate,
+} from '../kit/index.ts';
 import type { ApiKeyWorld, IssuedKey, StagedKey } from './world.ts';
 
 export const finalizer = 'clawbot.dev/apikey-verifier';
@@ -91,7 +96,7 @@ function planRotation(world: ApiKeyWorld, staged: StagedKey): Step {
   const status = apiKey.status ?? {};
   // Committed already (the operator stopped before cleaning up): only the staged Secret is left.
   if (status.currentKeyId === staged.keyId) return { kind: 'unstage' };
-  if (!isCondition(status.conditions, 'Rotating', 'True')) {
+  if (!isConditionTrue(status.conditions, 'Rotating')) {
     return statusStep(world, { rotating: true }, 'rotation-started');
   }
   const published = world.entry?.keys.find((k) => k.keyId === staged.keyId);
@@ -281,10 +286,6 @@ export function effectiveGraceMs(world: ApiKeyWorld): number {
     ? parseDuration(world.chatBot.spec.auth.tokenTTL) + clockToleranceMs
     : 0;
   return Math.max(asked, ttl);
-}
-
-function isCondition(conditions: Condition[] | undefined, type: string, status: string): boolean {
-  return conditions?.some((c) => c.type === type && c.status === status) ?? false;
 }
 
 interface StatusChange {
