@@ -16,6 +16,7 @@ import {
   type Condition,
   type ConditionUpdate,
 } from '../kit/index.ts';
+import { sameJson } from './same-json.ts';
 import type { ApiKeyWorld, IssuedKey, StagedKey } from './world.ts';
 
 export const finalizer = 'clawbot.dev/apikey-verifier';
@@ -120,7 +121,7 @@ function planRevocation(world: ApiKeyWorld): Step {
     keys: live(entry.keys, world.now).map((k) => ({ ...withoutRetire(k), state: 'Revoked' })),
   };
   // The verifier first: that is what makes the key stop working, at once.
-  if (!sameEntry(world.entry, revoked)) return { kind: 'publish', entry: revoked };
+  if (!sameJson(world.entry, revoked)) return { kind: 'publish', entry: revoked };
   if (world.consumer.current || world.consumer.previous) return { kind: 'deliver' };
   return statusStep(
     world,
@@ -149,7 +150,7 @@ function planSteadyState(world: ApiKeyWorld): Step {
     ...specFields(world),
     keys: live(entry.keys, now).map((k) => rehashed(world, k)),
   };
-  if (!sameEntry(world.entry, desired)) return { kind: 'publish', entry: desired };
+  if (!sameJson(world.entry, desired)) return { kind: 'publish', entry: desired };
 
   const step = statusStep(world, {}, 'sync');
   if (step.kind === 'status') return step;
@@ -262,10 +263,6 @@ function specFields(world: ApiKeyWorld): Omit<ApiKeyVerifier, 'keys'> {
   };
 }
 
-function sameEntry(a: ApiKeyVerifier | undefined, b: ApiKeyVerifier): boolean {
-  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
-}
-
 /** The current key's verifier record (rebuilt when the verifier lost this ApiKey's file). */
 function currentKey(world: ApiKeyWorld): VerifierKey | undefined {
   const id = world.apiKey.status?.currentKeyId;
@@ -346,9 +343,9 @@ function statusStep(world: ApiKeyWorld, change: StatusChange, why: StatusWhy): S
   );
   status.conditions = conditions;
 
-  if (!change.commit && sameStatus(live, status)) {
-    return { kind: 'done' };
-  }
+  // setCondition keeps lastTransitionTime unless a status flips, so a status computed afresh
+  // equals the live one when nothing changed.
+  if (!change.commit && sameJson(live, status)) return { kind: 'done' };
   return { kind: 'status', status, why };
 }
 
@@ -387,23 +384,4 @@ function toKeyStatus(key: VerifierKey): KeyStatus {
     notAfter: key.notAfter,
   };
   return key.retireAfter ? { ...status, retireAfter: key.retireAfter } : status;
-}
-
-/** Equal ignoring lastTransitionTime, which setCondition keeps unless a status flips. */
-function sameStatus(a: ApiKeyStatus, b: ApiKeyStatus): boolean {
-  return JSON.stringify(normalise(a)) === JSON.stringify(normalise(b));
-}
-
-function normalise(status: ApiKeyStatus): unknown {
-  const sorted = (value: unknown): unknown =>
-    Array.isArray(value)
-      ? value.map(sorted)
-      : value && typeof value === 'object'
-        ? Object.fromEntries(
-            Object.entries(value)
-              .sort(([x], [y]) => (x < y ? -1 : 1))
-              .map(([k, v]) => [k, sorted(v)]),
-          )
-        : value;
-  return sorted(status);
 }
