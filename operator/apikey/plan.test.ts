@@ -10,7 +10,8 @@ import { apiKeySpec } from '../api/apikey.ts';
 import { withDefaults } from '../api/defaults.ts';
 import type { ApiKey, ApiKeySpec } from '../api/types.generated.ts';
 import { chatBot } from '../../test/support/chatbots.ts';
-import { finalizer, planApiKey, retiredRecordMs, rotateAnnotation, type Step } from './plan.ts';
+import { finalizer, rotateAnnotation } from './names.ts';
+import { planApiKey, retiredRecordMs, type Step } from './plan.ts';
 import type { ApiKeyWorld, IssuedKey, StagedKey } from './world.ts';
 
 const hour = 3600_000;

@@ -9,20 +9,13 @@
 
 import { parseDuration } from '../../common/duration.ts';
 import type { ApiKeyVerifier, Scope, VerifierKey } from '../../common/runtime-secrets.ts';
-import type { ApiKeyStatus, KeyStatus } from '../api/types.generated.ts';
-import {
-  isConditionTrue,
-  setCondition,
-  type Condition,
-  type ConditionUpdate,
-} from '../kit/index.ts';
+import type { ApiKeyStatus } from '../api/types.generated.ts';
+import { isConditionTrue } from '../kit/index.ts';
+import { finalizer, rotateAnnotation } from './names.ts';
 import { sameJson } from './same-json.ts';
+import { effectiveGraceMs, renewalTime } from './schedule.ts';
+import { desiredStatus, type StatusChange } from './status.ts';
 import type { ApiKeyWorld, IssuedKey, StagedKey } from './world.ts';
-
-export const finalizer = 'clawbot.dev/apikey-verifier';
-export const rotateAnnotation = 'clawbot.dev/rotate';
-/** The runtime accepts tokens up to this long past expiry (clock skew). */
-const clockToleranceMs = 60_000;
 
 /** Why status is written: part of failpoint names (apikey:status:<why>) and of the logs. */
 export type StatusWhy = 'waiting' | 'revoked' | 'rotation-started' | 'rotation-committed' | 'sync';
@@ -269,119 +262,18 @@ function currentKey(world: ApiKeyWorld): VerifierKey | undefined {
   return (world.entry ?? rebuiltEntry(world)).keys.find((k) => k.keyId === id);
 }
 
-function renewalTime(world: ApiKeyWorld, key: { notAfter: string }): Date {
-  return new Date(Date.parse(key.notAfter) - parseDuration(world.apiKey.spec.rotation.renewBefore));
-}
-
-/**
- * The previous key must outlive every token issued with it, so the grace period is at least the
- * ChatBot's token TTL (plus clock skew) even when spec.rotation.gracePeriod asks for less.
- */
-export function effectiveGraceMs(world: ApiKeyWorld): number {
-  const asked = parseDuration(world.apiKey.spec.rotation.gracePeriod);
-  const ttl = world.chatBot
-    ? parseDuration(world.chatBot.spec.auth.tokenTTL) + clockToleranceMs
-    : 0;
-  return Math.max(asked, ttl);
-}
-
-interface StatusChange {
-  ready?: Pick<ConditionUpdate, 'status' | 'reason' | 'message'>;
-  rotating?: boolean;
-  /** The rotation's one status write: the staged key becomes current. */
-  commit?: StagedKey;
-}
-
 /** The status the world calls for, as a step; 'done' when the live status already says it. */
 function statusStep(world: ApiKeyWorld, change: StatusChange, why: StatusWhy): Step {
-  const { apiKey, now } = world;
-  const live = apiKey.status ?? {};
-  const generation = apiKey.metadata.generation;
-  const status: ApiKeyStatus = { ...live, observedGeneration: generation };
-
-  if (change.commit) {
-    status.currentKeyId = change.commit.keyId;
-    status.revision = (live.revision ?? 0) + 1;
-    const request = apiKey.metadata.annotations?.[rotateAnnotation];
-    if (request !== undefined) status.observedRotateRequest = request;
-  }
   const entryKeys = change.commit
     ? rotatedEntryKeys(world, change.commit)
     : (world.entry?.keys ?? []);
-  status.keys = entryKeys.map(toKeyStatus);
-  const current = entryKeys.find((k) => k.keyId === status.currentKeyId);
-  if (current) {
-    status.expiresAt = current.notAfter;
-    status.renewalTime = renewalTime(world, current).toISOString();
-  }
-
-  const rotating = change.rotating ?? (world.staged !== undefined && !change.commit);
-  let conditions = setCondition(
-    live.conditions as Condition[] | undefined,
-    rotating
-      ? {
-          type: 'Rotating',
-          status: 'True',
-          reason: 'Rotating',
-          message: `issuing key ${world.staged?.keyId ?? ''}`.trim(),
-          observedGeneration: generation,
-        }
-      : {
-          type: 'Rotating',
-          status: 'False',
-          reason: 'Idle',
-          message: 'no rotation under way',
-          observedGeneration: generation,
-        },
-    now,
-  );
-  const ready = change.ready ?? readiness(world, current);
-  conditions = setCondition(
-    conditions,
-    { type: 'Ready', ...ready, observedGeneration: generation },
-    now,
-  );
-  status.conditions = conditions;
-
-  // setCondition keeps lastTransitionTime unless a status flips, so a status computed afresh
-  // equals the live one when nothing changed.
-  if (!change.commit && sameJson(live, status)) return { kind: 'done' };
-  return { kind: 'status', status, why };
+  const status = desiredStatus(world, change, entryKeys);
+  return status ? { kind: 'status', status, why } : { kind: 'done' };
 }
 
+/** The verifier's keys once the staged key is committed: published already, or about to be. */
 function rotatedEntryKeys(world: ApiKeyWorld, staged: StagedKey): VerifierKey[] {
   return world.entry?.keys.some((k) => k.keyId === staged.keyId)
     ? world.entry.keys
     : rotatedEntry(world, staged).keys;
-}
-
-function readiness(
-  world: ApiKeyWorld,
-  current: VerifierKey | undefined,
-): Pick<ConditionUpdate, 'status' | 'reason' | 'message'> {
-  if (!current)
-    return { status: 'False', reason: 'Issuing', message: 'the first key is being issued' };
-  const graceMs = effectiveGraceMs(world);
-  const asked = parseDuration(world.apiKey.spec.rotation.gracePeriod);
-  const note =
-    graceMs > asked
-      ? ` The grace period is raised to ${Math.ceil(graceMs / 60_000)}m (the ChatBot's token TTL plus clock skew), so tokens issued before a rotation live out their lifetime.`
-      : '';
-  return {
-    status: 'True',
-    reason: 'KeyActive',
-    message:
-      `key ${current.keyId} is in Secret ${world.apiKey.spec.secretName}, valid until ${current.notAfter}; ` +
-      `the next rotation is at ${renewalTime(world, current).toISOString()}.${note}`,
-  };
-}
-
-function toKeyStatus(key: VerifierKey): KeyStatus {
-  const status: KeyStatus = {
-    keyId: key.keyId,
-    state: key.state,
-    notBefore: key.notBefore,
-    notAfter: key.notAfter,
-  };
-  return key.retireAfter ? { ...status, retireAfter: key.retireAfter } : status;
 }
