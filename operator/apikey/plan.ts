@@ -235,7 +235,7 @@ function live(keys: VerifierKey[], now: Date): VerifierKey[] {
 }
 
 /** Keys a client may still present: the active one, and retiring ones inside their grace period. */
-function usable(key: VerifierKey, now: Date): boolean {
+export function usable(key: VerifierKey, now: Date): boolean {
   if (key.state === 'Active') return true;
   return (
     key.state === 'Retiring' && (!key.retireAfter || Date.parse(key.retireAfter) > now.getTime())

@@ -109,13 +109,22 @@ export function assertConsumerKnown(m: Model): void {
   }
 }
 
-/** Plans and applies steps until done; returns the kinds of the steps taken. */
-export function settle(m: Model, limit = 20): string[] {
+/**
+ * Plans and applies steps until done; returns the kinds of the steps taken. observe sees each step
+ * with the world it was planned from, before it is applied.
+ */
+export function settle(
+  m: Model,
+  observe?: (plannedFrom: ApiKeyWorld, step: Step) => void,
+  limit = 20,
+): string[] {
   const kinds: string[] = [];
   for (let i = 0; i < limit; i++) {
-    const step = planApiKey(world(m));
+    const plannedFrom = world(m);
+    const step = planApiKey(plannedFrom);
     if (step.kind === 'done') return kinds;
     kinds.push(step.kind);
+    observe?.(plannedFrom, step);
     apply(m, step);
     assertConsumerKnown(m);
   }
