@@ -1,7 +1,7 @@
 // The ApiKey controller: issues each ApiKey's key into its consumer Secret, publishes hashes to
 // the ChatBot's verifier Secret, and rotates keys on schedule or on request without losing one.
-// Planning is pure (plan.ts); this file reads state, carries out one step at a time and repeats
-// until nothing is left to do.
+// Planning is pure (plan.ts, and events.ts for what each step tells); this file reads state,
+// carries out one step at a time, records its Events, and repeats until nothing is left to do.
 
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { Gauge } from 'prom-client';
@@ -11,6 +11,7 @@ import { chatBotLabel, managedSelector } from '../chatbot/names.ts';
 import { failpoint } from '../failpoint.ts';
 import { metricsRegistry, objectKey, type Manager, type ResourceType } from '../kit/index.ts';
 import { resources } from '../resources.ts';
+import { stepEvents } from './events.ts';
 import { executeStep } from './execute.ts';
 import { planApiKey } from './plan.ts';
 import { readWorld, type Getter } from './read-world.ts';
@@ -104,6 +105,10 @@ export function addApiKeyController(manager: Manager, options: ApiKeyControllerO
           ...(step.kind === 'status' ? { why: step.why } : {}),
         });
         await executeStep(step, apiKey, manager.client, fromServer);
+        // Only now: a step whose write failed is planned again, and told once it is written.
+        for (const event of stepEvents(world, step)) {
+          await manager.events.record(apiKey, event.type, event.reason, event.message);
+        }
         failpoint(step.kind === 'status' ? `apikey:status:${step.why}` : `apikey:${step.kind}`);
         // Plan the next step from the server, not the cache, which may not show our write yet.
         get = fromServer;

@@ -10,8 +10,8 @@ import type { ApiKey } from '../api/types.generated.ts';
 import { childNames } from '../chatbot/names.ts';
 import { controllerReference, type ObjectClient } from '../kit/index.ts';
 import { resources } from '../resources.ts';
-import { apiKeyLabels, consumerData, stagedData, stagedSecretName } from './names.ts';
-import { finalizer, type Step } from './plan.ts';
+import { apiKeyLabels, consumerData, finalizer, stagedData, stagedSecretName } from './names.ts';
+import type { Step } from './plan.ts';
 import type { Getter } from './read-world.ts';
 import type { IssuedKey } from './world.ts';
 

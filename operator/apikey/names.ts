@@ -1,7 +1,13 @@
-// Names, labels and data keys of the Secrets an ApiKey uses.
+// The names an ApiKey's controller uses: its finalizer and annotation, and the names, labels and
+// data keys of the Secrets it writes.
 
 import type { ApiKey } from '../api/types.generated.ts';
 import { managedBy } from '../chatbot/names.ts';
+
+/** Held until the ApiKey's keys are gone from the verifier. */
+export const finalizer = 'clawbot.dev/apikey-verifier';
+/** A new value asks for a rotation now. */
+export const rotateAnnotation = 'clawbot.dev/rotate';
 
 export const apiKeyLabel = 'clawbot.dev/apikey';
 

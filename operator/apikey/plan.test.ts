@@ -1,132 +1,18 @@
-// The planner against a small in-memory model of the Secrets and the ApiKey: each step is carried
-// out the way execute.ts would, so whole rotations (and rotations cut short at any step) can be
-// followed step by step. The same flows run against the real API server in test/apikey/.
+// The planner's rotation flows, followed step by step on the in-memory model in
+// test/support/apikey-model.ts. The same flows run against the real API server in test/apikey/.
 
-import { createSecretKey } from 'node:crypto';
 import { expect } from 'chai';
-import { generateApiKey, hashApiKey } from '../../common/api-key.ts';
-import type { ApiKeyVerifier } from '../../common/runtime-secrets.ts';
-import { apiKeySpec } from '../api/apikey.ts';
-import { withDefaults } from '../api/defaults.ts';
-import type { ApiKey, ApiKeySpec } from '../api/types.generated.ts';
-import { chatBot } from '../../test/support/chatbots.ts';
-import { finalizer, planApiKey, retiredRecordMs, rotateAnnotation, type Step } from './plan.ts';
-import type { ApiKeyWorld, IssuedKey, StagedKey } from './world.ts';
-
-const hour = 3600_000;
-const pepper = createSecretKey(Buffer.alloc(32, 7));
-const hash = (key: string) => hashApiKey(pepper, key);
-
-interface Model {
-  apiKey: ApiKey;
-  now: Date;
-  entry?: ApiKeyVerifier;
-  consumer: { exists: boolean; current?: IssuedKey; previous?: IssuedKey };
-  staged?: StagedKey;
-  chatBotExists: boolean;
-}
-
-function newModel(spec: Partial<ApiKeySpec> = {}): Model {
-  return {
-    apiKey: {
-      apiVersion: 'clawbot.dev/v1alpha1',
-      kind: 'ApiKey',
-      metadata: { name: 'key', namespace: 'ns', generation: 1, uid: 'u1' },
-      spec: withDefaults(apiKeySpec, {
-        chatBotRef: { name: 'bot' },
-        secretName: 'bot-key',
-        ...spec,
-      }) as ApiKeySpec,
-    },
-    now: new Date('2026-03-01T00:00:00Z'),
-    consumer: { exists: false },
-    chatBotExists: true,
-  };
-}
-
-function world(m: Model): ApiKeyWorld {
-  return {
-    apiKey: m.apiKey,
-    now: m.now,
-    chatBot: m.chatBotExists
-      ? chatBot({ model: { source: { pvc: { claimName: 'm' } } } }, 'bot', 'ns')
-      : undefined,
-    hash,
-    verifierSecret: true,
-    entry: m.entry,
-    consumer: m.consumer,
-    staged: m.staged,
-  };
-}
-
-/** What execute.ts does, on the model. */
-function apply(m: Model, step: Step): void {
-  switch (step.kind) {
-    case 'add-finalizer':
-      m.apiKey = { ...m.apiKey, metadata: { ...m.apiKey.metadata, finalizers: [finalizer] } };
-      return;
-    case 'remove-finalizer':
-      m.apiKey = { ...m.apiKey, metadata: { ...m.apiKey.metadata, finalizers: [] } };
-      return;
-    case 'drop-verifier-entry':
-      m.entry = undefined;
-      return;
-    case 'stage': {
-      const { key, keyId } = generateApiKey();
-      m.staged = { key, keyId, notBefore: step.notBefore, notAfter: step.notAfter };
-      return;
-    }
-    case 'unstage':
-      m.staged = undefined;
-      return;
-    case 'publish':
-      m.entry = structuredClone(step.entry);
-      return;
-    case 'deliver':
-      m.consumer = { exists: true, current: step.current, previous: step.previous };
-      return;
-    case 'status':
-      m.apiKey = { ...m.apiKey, status: structuredClone(step.status) };
-      return;
-    case 'done':
-      return;
-  }
-}
-
-/**
- * The invariant: the verifier knows whatever the consumer holds (as usable, or as revoked while
- * a revocation withdraws it). Not while the ApiKey is being deleted: its Secret goes with it.
- */
-function assertConsumerKnown(m: Model): void {
-  if (m.apiKey.metadata.deletionTimestamp) return;
-  for (const key of [m.consumer.current, m.consumer.previous]) {
-    if (!key) continue;
-    const entry = m.entry?.keys.find((k) => k.keyId === key.keyId);
-    expect(entry, `verifier lacks ${key.keyId}`).to.not.equal(undefined);
-    expect(entry!.hash).to.equal(hash(key.key));
-    expect(['Active', 'Retiring', 'Revoked']).to.include(entry!.state);
-  }
-}
-
-/** Plans and applies steps until done; returns the kinds of the steps taken. */
-function settle(m: Model, limit = 20): string[] {
-  const kinds: string[] = [];
-  for (let i = 0; i < limit; i++) {
-    const step = planApiKey(world(m));
-    if (step.kind === 'done') return kinds;
-    kinds.push(step.kind);
-    apply(m, step);
-    assertConsumerKnown(m);
-  }
-  throw new Error(`no end after ${limit} steps: ${kinds.join(', ')}`);
-}
-
-const requestRotation = (m: Model, value: string) => {
-  m.apiKey = {
-    ...m.apiKey,
-    metadata: { ...m.apiKey.metadata, annotations: { [rotateAnnotation]: value } },
-  };
-};
+import {
+  apply,
+  assertConsumerKnown,
+  hash,
+  hour,
+  newModel,
+  requestRotation,
+  settle,
+  world,
+} from '../../test/support/apikey-model.ts';
+import { planApiKey, retiredRecordMs } from './plan.ts';
 
 describe('ApiKey planner', () => {
   it('issues the first key: stage, publish, deliver, then commit status in one write', () => {
@@ -271,15 +157,6 @@ describe('ApiKey planner', () => {
     expect(m.consumer.current!.keyId).to.not.equal(lost);
     // The lost key may still be in use somewhere: it retires after the grace period.
     expect(m.entry!.keys.find((k) => k.keyId === lost)!.state).to.equal('Retiring');
-  });
-
-  it('waits, saying why, while the ChatBot does not exist', () => {
-    const m = newModel();
-    m.chatBotExists = false;
-    expect(settle(m)).to.deep.equal(['add-finalizer', 'status']);
-    expect(m.apiKey.status!.conditions!.find((c) => c.type === 'Ready')).to.include({
-      reason: 'ChatBotNotFound',
-    });
   });
 
   it('removes the key from the verifier before letting the ApiKey go', () => {

@@ -9,14 +9,13 @@
 
 import { parseDuration } from '../../common/duration.ts';
 import type { ApiKeyVerifier, Scope, VerifierKey } from '../../common/runtime-secrets.ts';
-import type { ApiKeyStatus, KeyStatus } from '../api/types.generated.ts';
-import { setCondition, type Condition, type ConditionUpdate } from '../kit/index.ts';
+import type { ApiKeyStatus } from '../api/types.generated.ts';
+import { isConditionTrue } from '../kit/index.ts';
+import { finalizer, rotateAnnotation } from './names.ts';
+import { sameJson } from './same-json.ts';
+import { effectiveGraceMs, renewalTime } from './schedule.ts';
+import { desiredStatus, type StatusChange } from './status.ts';
 import type { ApiKeyWorld, IssuedKey, StagedKey } from './world.ts';
-
-export const finalizer = 'clawbot.dev/apikey-verifier';
-export const rotateAnnotation = 'clawbot.dev/rotate';
-/** The runtime accepts tokens up to this long past expiry (clock skew). */
-const clockToleranceMs = 60_000;
 
 /** Why status is written: part of failpoint names (apikey:status:<why>) and of the logs. */
 export type StatusWhy = 'waiting' | 'revoked' | 'rotation-started' | 'rotation-committed' | 'sync';
@@ -91,7 +90,7 @@ function planRotation(world: ApiKeyWorld, staged: StagedKey): Step {
   const status = apiKey.status ?? {};
   // Committed already (the operator stopped before cleaning up): only the staged Secret is left.
   if (status.currentKeyId === staged.keyId) return { kind: 'unstage' };
-  if (!isCondition(status.conditions, 'Rotating', 'True')) {
+  if (!isConditionTrue(status.conditions, 'Rotating')) {
     return statusStep(world, { rotating: true }, 'rotation-started');
   }
   const published = world.entry?.keys.find((k) => k.keyId === staged.keyId);
@@ -115,7 +114,7 @@ function planRevocation(world: ApiKeyWorld): Step {
     keys: live(entry.keys, world.now).map((k) => ({ ...withoutRetire(k), state: 'Revoked' })),
   };
   // The verifier first: that is what makes the key stop working, at once.
-  if (!sameEntry(world.entry, revoked)) return { kind: 'publish', entry: revoked };
+  if (!sameJson(world.entry, revoked)) return { kind: 'publish', entry: revoked };
   if (world.consumer.current || world.consumer.previous) return { kind: 'deliver' };
   return statusStep(
     world,
@@ -144,7 +143,7 @@ function planSteadyState(world: ApiKeyWorld): Step {
     ...specFields(world),
     keys: live(entry.keys, now).map((k) => rehashed(world, k)),
   };
-  if (!sameEntry(world.entry, desired)) return { kind: 'publish', entry: desired };
+  if (!sameJson(world.entry, desired)) return { kind: 'publish', entry: desired };
 
   const step = statusStep(world, {}, 'sync');
   if (step.kind === 'status') return step;
@@ -236,7 +235,7 @@ function live(keys: VerifierKey[], now: Date): VerifierKey[] {
 }
 
 /** Keys a client may still present: the active one, and retiring ones inside their grace period. */
-function usable(key: VerifierKey, now: Date): boolean {
+export function usable(key: VerifierKey, now: Date): boolean {
   if (key.state === 'Active') return true;
   return (
     key.state === 'Retiring' && (!key.retireAfter || Date.parse(key.retireAfter) > now.getTime())
@@ -257,152 +256,24 @@ function specFields(world: ApiKeyWorld): Omit<ApiKeyVerifier, 'keys'> {
   };
 }
 
-function sameEntry(a: ApiKeyVerifier | undefined, b: ApiKeyVerifier): boolean {
-  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
-}
-
 /** The current key's verifier record (rebuilt when the verifier lost this ApiKey's file). */
 function currentKey(world: ApiKeyWorld): VerifierKey | undefined {
   const id = world.apiKey.status?.currentKeyId;
   return (world.entry ?? rebuiltEntry(world)).keys.find((k) => k.keyId === id);
 }
 
-function renewalTime(world: ApiKeyWorld, key: { notAfter: string }): Date {
-  return new Date(Date.parse(key.notAfter) - parseDuration(world.apiKey.spec.rotation.renewBefore));
-}
-
-/**
- * The previous key must outlive every token issued with it, so the grace period is at least the
- * ChatBot's token TTL (plus clock skew) even when spec.rotation.gracePeriod asks for less.
- */
-export function effectiveGraceMs(world: ApiKeyWorld): number {
-  const asked = parseDuration(world.apiKey.spec.rotation.gracePeriod);
-  const ttl = world.chatBot
-    ? parseDuration(world.chatBot.spec.auth.tokenTTL) + clockToleranceMs
-    : 0;
-  return Math.max(asked, ttl);
-}
-
-function isCondition(conditions: Condition[] | undefined, type: string, status: string): boolean {
-  return conditions?.some((c) => c.type === type && c.status === status) ?? false;
-}
-
-interface StatusChange {
-  ready?: Pick<ConditionUpdate, 'status' | 'reason' | 'message'>;
-  rotating?: boolean;
-  /** The rotation's one status write: the staged key becomes current. */
-  commit?: StagedKey;
-}
-
 /** The status the world calls for, as a step; 'done' when the live status already says it. */
 function statusStep(world: ApiKeyWorld, change: StatusChange, why: StatusWhy): Step {
-  const { apiKey, now } = world;
-  const live = apiKey.status ?? {};
-  const generation = apiKey.metadata.generation;
-  const status: ApiKeyStatus = { ...live, observedGeneration: generation };
-
-  if (change.commit) {
-    status.currentKeyId = change.commit.keyId;
-    status.revision = (live.revision ?? 0) + 1;
-    const request = apiKey.metadata.annotations?.[rotateAnnotation];
-    if (request !== undefined) status.observedRotateRequest = request;
-  }
   const entryKeys = change.commit
     ? rotatedEntryKeys(world, change.commit)
     : (world.entry?.keys ?? []);
-  status.keys = entryKeys.map(toKeyStatus);
-  const current = entryKeys.find((k) => k.keyId === status.currentKeyId);
-  if (current) {
-    status.expiresAt = current.notAfter;
-    status.renewalTime = renewalTime(world, current).toISOString();
-  }
-
-  const rotating = change.rotating ?? (world.staged !== undefined && !change.commit);
-  let conditions = setCondition(
-    live.conditions as Condition[] | undefined,
-    rotating
-      ? {
-          type: 'Rotating',
-          status: 'True',
-          reason: 'Rotating',
-          message: `issuing key ${world.staged?.keyId ?? ''}`.trim(),
-          observedGeneration: generation,
-        }
-      : {
-          type: 'Rotating',
-          status: 'False',
-          reason: 'Idle',
-          message: 'no rotation under way',
-          observedGeneration: generation,
-        },
-    now,
-  );
-  const ready = change.ready ?? readiness(world, current);
-  conditions = setCondition(
-    conditions,
-    { type: 'Ready', ...ready, observedGeneration: generation },
-    now,
-  );
-  status.conditions = conditions;
-
-  if (!change.commit && sameStatus(live, status)) {
-    return { kind: 'done' };
-  }
-  return { kind: 'status', status, why };
+  const status = desiredStatus(world, change, entryKeys);
+  return status ? { kind: 'status', status, why } : { kind: 'done' };
 }
 
+/** The verifier's keys once the staged key is committed: published already, or about to be. */
 function rotatedEntryKeys(world: ApiKeyWorld, staged: StagedKey): VerifierKey[] {
   return world.entry?.keys.some((k) => k.keyId === staged.keyId)
     ? world.entry.keys
     : rotatedEntry(world, staged).keys;
-}
-
-function readiness(
-  world: ApiKeyWorld,
-  current: VerifierKey | undefined,
-): Pick<ConditionUpdate, 'status' | 'reason' | 'message'> {
-  if (!current)
-    return { status: 'False', reason: 'Issuing', message: 'the first key is being issued' };
-  const graceMs = effectiveGraceMs(world);
-  const asked = parseDuration(world.apiKey.spec.rotation.gracePeriod);
-  const note =
-    graceMs > asked
-      ? ` The grace period is raised to ${Math.ceil(graceMs / 60_000)}m (the ChatBot's token TTL plus clock skew), so tokens issued before a rotation live out their lifetime.`
-      : '';
-  return {
-    status: 'True',
-    reason: 'KeyActive',
-    message:
-      `key ${current.keyId} is in Secret ${world.apiKey.spec.secretName}, valid until ${current.notAfter}; ` +
-      `the next rotation is at ${renewalTime(world, current).toISOString()}.${note}`,
-  };
-}
-
-function toKeyStatus(key: VerifierKey): KeyStatus {
-  const status: KeyStatus = {
-    keyId: key.keyId,
-    state: key.state,
-    notBefore: key.notBefore,
-    notAfter: key.notAfter,
-  };
-  return key.retireAfter ? { ...status, retireAfter: key.retireAfter } : status;
-}
-
-/** Equal ignoring lastTransitionTime, which setCondition keeps unless a status flips. */
-function sameStatus(a: ApiKeyStatus, b: ApiKeyStatus): boolean {
-  return JSON.stringify(normalise(a)) === JSON.stringify(normalise(b));
-}
-
-function normalise(status: ApiKeyStatus): unknown {
-  const sorted = (value: unknown): unknown =>
-    Array.isArray(value)
-      ? value.map(sorted)
-      : value && typeof value === 'object'
-        ? Object.fromEntries(
-            Object.entries(value)
-              .sort(([x], [y]) => (x < y ? -1 : 1))
-              .map(([k, v]) => [k, sorted(v)]),
-          )
-        : value;
-  return sorted(status);
 }

@@ -1,8 +1,9 @@
 // API key rotation under crashes: the real operator, killed after each write of a rotation, on
 // the control plane without a node (the keys' end-to-end path through a real pod is in
-// test/node/apikeys.test.ts).
+// test/node/apikeys.test.ts). Each issuance and rotation is told once as an Event all the same.
 
 import { createSecretKey } from 'node:crypto';
+import type { CoreV1Event } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { hashApiKey, parseApiKey } from '../../common/api-key.ts';
 import { parseApiKeyVerifier, parsePepper } from '../../common/runtime-secrets.ts';
@@ -25,6 +26,23 @@ describe('API key rotation under crashes (operator killed after each write)', fu
   let cluster: TestCluster;
   let namespace: string;
   let k: ReturnType<typeof kube>;
+  let firstKeyId: string;
+  /** Each rotation's outgoing and incoming key ids, in order. */
+  const rotations: Array<{ from: string; to: string }> = [];
+
+  /** The Events on the ApiKey, as `kubectl get events` lists them. */
+  const apiKeyEvents = async (): Promise<CoreV1Event[]> =>
+    (
+      JSON.parse(
+        await k.kubectl([
+          'get',
+          'events',
+          '--field-selector=involvedObject.kind=ApiKey,involvedObject.name=crash',
+          '-o',
+          'json',
+        ]),
+      ) as { items: CoreV1Event[] }
+    ).items;
 
   const secretData = async (name: string) => {
     const data = (await k.get('secret', name))?.data as Record<string, string> | undefined;
@@ -72,9 +90,12 @@ describe('API key rotation under crashes (operator killed after each write)', fu
       '--leader-elect=false',
       `--namespaces=${namespace}`,
     ]);
-    await eventually(
-      'the first key',
-      async () => (await k.get('apikey', 'crash'))?.status?.revision === 1,
+    firstKeyId = await eventually('the first key', async () => {
+      const status = (await k.get('apikey', 'crash'))?.status;
+      return status?.revision === 1 && (status.currentKeyId as string);
+    });
+    await eventually('the Issued event', async () =>
+      (await apiKeyEvents()).some((e) => e.reason === 'Issued'),
     );
     await operator.stop();
   });
@@ -118,9 +139,37 @@ describe('API key rotation under crashes (operator killed after each write)', fu
         const consumer = await secretData('crash-secret');
         expect(consumer['api-key-id']).to.equal(after.currentKeyId);
         await assertConsumerKnown();
+        rotations.push({ from: before.currentKeyId, to: after.currentKeyId });
       } finally {
         await operator.stop();
       }
     });
   }
+
+  it('told Issued once and Rotated once per rotation on the ApiKey, naming key ids only', async () => {
+    const apiKey = (await k.get('apikey', 'crash'))!;
+    const events = await apiKeyEvents();
+    const told = (reason: string) =>
+      events
+        .filter((e) => e.reason === reason)
+        .map((e) => ({ message: e.message ?? '', count: e.count }));
+    const issued = told('Issued');
+    expect(issued).to.have.length(1);
+    expect(issued[0]!.count).to.equal(1);
+    expect(issued[0]!.message).to.match(new RegExp(`^key ${firstKeyId} is issued`));
+    const rotated = told('Rotated');
+    expect(rotated, 'one Rotated per rotation, each told once').to.have.length(rotations.length);
+    for (const { from, to } of rotations) {
+      const event = rotated.find((e) => e.message.startsWith(`key ${to} is issued`));
+      expect(event, `Rotated to ${to}`).to.not.equal(undefined);
+      expect(event!.count).to.equal(1);
+      expect(event!.message).to.include(`key ${from} stays valid until`);
+    }
+    for (const event of events) {
+      expect(event.involvedObject.uid).to.equal(apiKey.metadata.uid);
+      expect(event.type).to.equal('Normal');
+      // No key (cbk_…) and no hash (64 hex digits): key ids and times only.
+      expect(event.message).to.not.match(/cbk_|[0-9a-f]{64}/);
+    }
+  });
 });
