@@ -10,9 +10,8 @@
 import { parseDuration } from '../../common/duration.ts';
 import type { ApiKeyVerifier, Scope, VerifierKey } from '../../common/runtime-secrets.ts';
 import type { ApiKeyStatus } from '../api/types.generated.ts';
-import { isConditionTrue } from '../kit/index.ts';
+import { sameJson, isConditionTrue } from '../kit/index.ts';
 import { finalizer, rotateAnnotation } from './names.ts';
-import { sameJson } from './same-json.ts';
 import { effectiveGraceMs, renewalTime } from './schedule.ts';
 import { desiredStatus, type StatusChange } from './status.ts';
 import type { ApiKeyWorld, IssuedKey, StagedKey } from './world.ts';

@@ -5,9 +5,8 @@
 import { parseDuration } from '../../common/duration.ts';
 import type { VerifierKey } from '../../common/runtime-secrets.ts';
 import type { ApiKeyStatus, KeyStatus } from '../api/types.generated.ts';
-import { setCondition, type Condition, type ConditionUpdate } from '../kit/index.ts';
+import { sameJson, setCondition, type Condition, type ConditionUpdate } from '../kit/index.ts';
 import { rotateAnnotation } from './names.ts';
-import { sameJson } from './same-json.ts';
 import { effectiveGraceMs, renewalTime } from './schedule.ts';
 import type { ApiKeyWorld, StagedKey } from './world.ts';
 

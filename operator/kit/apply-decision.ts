@@ -7,6 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { canonicalJson } from './canonical-json.ts';
 import { isSubset } from './subset.ts';
 
 export const appliedHashAnnotation = 'clawbot.dev/applied-hash';
@@ -41,15 +42,9 @@ export function applyReason(
 
 /** sha256 of the object's JSON with keys sorted, so key order does not change the hash. */
 export function hashOf(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
+  return createHash('sha256')
+    .update(canonicalJson(value) ?? '')
+    .digest('hex');
 }
 
 // The object as it was before withAppliedHash: no hash annotation, and no annotations map at all if

@@ -46,6 +46,7 @@ export {
   type ConditionStatus,
   type ConditionUpdate,
 } from './conditions.ts';
+export { sameJson } from './canonical-json.ts';
 export { EventRecorder, type EventRecorderOptions, type EventType } from './events.ts';
 export { LeaderElector, type LeaderElectionOptions } from './leader-election.ts';
 export {

@@ -54,7 +54,7 @@ shows that taking any single verb away breaks it, so keep the two in step.
 - apiGroups: [""]
   resources: [pods]
   verbs: [list, watch]
-{{- /* Events about ChatBots, in their namespace; a repeat bumps the existing Event's count. */}}
+{{- /* Events about ChatBots and ApiKeys, in their namespace; a repeat bumps the existing Event's count. */}}
 - apiGroups: [""]
   resources: [events]
   verbs: [create, patch]
