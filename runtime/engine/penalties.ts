@@ -7,8 +7,8 @@
 //     positive logit by the penalty and multiplies a negative one, for every token seen in the
 //     prompt or the answer, so a seen token always becomes less likely for a penalty above 1.
 // End-of-sequence tokens are never penalised: the chat template puts them in every prompt, and
-// penalising them keeps the model from ending its answer (measured with bench/repetition.ts:
-// at 1.3, 23 of 24 answers ran into the token limit).
+// penalising them keeps the model from ending its answer (`npm run bench:repetition` counts the
+// answers that run into the token limit).
 
 export interface PenaltyParams {
   /** 1 turns it off. */

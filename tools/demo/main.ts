@@ -222,8 +222,8 @@ function demoChatBot(url: string, sha256: string, way: DemoWay) {
       runtime: {
         ...way.runtimePorts,
         // SmolLM2's authors recommend this sampling; at temperature 1 a 135M model rambles.
-        // Without a repetition penalty an eighth of its words repeat a loop; 1.1 stops that
-        // (`npm run bench:repetition`).
+        // Without a repetition penalty it falls into loops; `npm run bench:repetition` measures
+        // how often, with and without 1.1.
         env: [
           { name: 'DEFAULT_TEMPERATURE', value: '0.2' },
           { name: 'DEFAULT_TOP_P', value: '0.9' },

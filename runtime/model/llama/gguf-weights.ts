@@ -237,8 +237,8 @@ export function decoderWeightsFromGguf(
     layers,
     outputNorm: vector('output_norm.weight', 'model.norm.weight'),
     // A tied head gets its own copy laid out for multiplication: on SmolLM2's 576×49152 head,
-    // Gemm with transB over the shared gather table took 34 ms against 10 ms for a float32 MatMul
-    // copy in the same run.
+    // Gemm with transB over the shared gather table was several times slower per step than a
+    // MatMul over a float32 copy (`npm run bench:model` times the decode step it dominates).
     lmHead: linear('lm_head', [
       { name: config.tieWordEmbeddings ? 'token_embd.weight' : 'output.weight' },
     ]),
