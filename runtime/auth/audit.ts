@@ -50,7 +50,7 @@ export function createAudit(
     });
     log.info('authentication', {
       keyId: keyId ?? null,
-      apiKey: known?.apiKey ?? null,
+      apiKeyName: known?.apiKeyName ?? null,
       endpoint: `${req.method} ${req.originalUrl.split('?')[0]}`, // the query may carry anything
       credential,
       outcome: code,

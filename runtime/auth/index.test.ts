@@ -39,7 +39,7 @@ describe('runtime auth over HTTP (operator mode)', () => {
     expect(me.status).to.equal(200);
     expect(me.body).to.deep.equal({
       keyId,
-      apiKey: 'reader',
+      apiKeyName: 'reader',
       scopes: ['chat', 'models'],
       requestsPerMinute: 1000,
     });
@@ -262,7 +262,7 @@ describe('runtime auth over HTTP (operator mode)', () => {
     expect(lines).to.have.length(4);
     expect(lines[0]).to.include({
       keyId,
-      apiKey: 'reader',
+      apiKeyName: 'reader',
       endpoint: 'POST /api/auth',
       outcome: 'ok',
       status: 200,
@@ -322,7 +322,7 @@ describe('runtime auth over HTTP (standalone)', () => {
     const me = await bot.get('/api/whoami', token);
     expect(me.body).to.deep.equal({
       keyId: 'standalone',
-      apiKey: 'standalone',
+      apiKeyName: 'standalone',
       scopes: ['chat', 'models'],
       requestsPerMinute: 1000,
     });
