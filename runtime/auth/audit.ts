@@ -7,6 +7,7 @@ import type { Request } from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../common/log.ts';
 import type { HttpError } from '../http-errors.ts';
+import { requestLogger } from '../request-id.ts';
 import type { AuthConfig } from './config.ts';
 import type { KeySnapshot } from './key-index.ts';
 import { authRequestsCounter } from './metrics.ts';
@@ -48,7 +49,7 @@ export function createAudit(
       key_id: known ? known.keyId : credential === 'none' ? 'none' : 'unknown',
       outcome: code,
     });
-    log.info('authentication', {
+    requestLogger(req, log).info('authentication', {
       keyId: keyId ?? null,
       apiKeyName: known?.apiKeyName ?? null,
       endpoint: `${req.method} ${req.originalUrl.split('?')[0]}`, // the query may carry anything

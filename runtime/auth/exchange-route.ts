@@ -12,6 +12,7 @@ import express, {
 } from 'express';
 import type { Logger } from '../../common/log.ts';
 import { type HttpError, sendError, toHttpError } from '../http-errors.ts';
+import { requestLogger } from '../request-id.ts';
 import type { Audit } from './audit.ts';
 import { authErrors } from './errors.ts';
 import { admit } from './guard.ts';
@@ -67,7 +68,7 @@ export function exchangeRoute({
           .json({ token: issued.token, expires_in: tokenSettings.ttlSeconds });
         return;
       }
-      log.error('cannot issue tokens: no signing key is usable', {
+      requestLogger(req, log).error('cannot issue tokens: no signing key is usable', {
         kids: snapshot.signingKeys.map((k) => k.kid),
       });
       result = { ok: false, error: issued.error, keyId: result.principal.keyId };
