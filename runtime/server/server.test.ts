@@ -692,6 +692,11 @@ describe('runtime server life cycle', function () {
       const token = await getToken(runtime.chatUrl);
       const response = await postChat(runtime, token, { messages: hello, max_tokens: 2 });
       expect(response.status).to.equal(200);
+      await eventually('the lost line is counted at /metrics', async () =>
+        /^clawbot_conversation_log_write_failures_total 1$/m.test(
+          await (await fetch(`${runtime.healthUrl}/metrics`)).text(),
+        ),
+      );
     } finally {
       await runtime.stop();
     }
