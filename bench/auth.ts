@@ -89,7 +89,7 @@ async function serve(apiKeys: number): Promise<void> {
   const app = express();
   app.use(auth.router);
   app.get('/v1/models', auth.require('models', { acceptApiKey: true }), (_req, res) => {
-    res.json({ object: 'list', owner: principalOf(res).apiKey });
+    res.json({ object: 'list', owner: principalOf(res).apiKeyName });
   });
 
   const servers = [await startServer(hello), await startServer(app)];

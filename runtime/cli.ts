@@ -34,12 +34,17 @@ function usage(): string {
   );
 }
 
+const HELP = ['help', '--help', '-h'];
+
 const [name, ...argv] = process.argv.slice(2);
-const command = name === undefined ? undefined : commands[name];
+if (name !== undefined && HELP.includes(name)) {
+  console.log(usage());
+  process.exit(0);
+}
+// hasOwn: "constructor" or "toString" are unknown commands, not Object's methods.
+const command = name !== undefined && Object.hasOwn(commands, name) ? commands[name] : undefined;
 if (!command) {
-  console.error(
-    name === undefined || name === 'help' ? usage() : `unknown command "${name}"\n\n${usage()}`,
-  );
-  process.exit(name === undefined || name === 'help' ? 0 : 2);
+  console.error(name === undefined ? usage() : `unknown command "${name}"\n\n${usage()}`);
+  process.exit(name === undefined ? 0 : 2);
 }
 process.exitCode = await (await command.load()).run(argv);

@@ -6,6 +6,7 @@
 
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from '../common/log.ts';
+import { requestLogger } from './request-id.ts';
 
 export type ErrorType =
   | 'invalid_request_error'
@@ -120,14 +121,15 @@ export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
     }
     const httpError = toHttpError(error);
     const where = { method: req.method, path: req.path, status: httpError.status };
+    const log = requestLogger(req, logger);
     // Client errors are logged by code only: the body parser's messages can quote the body.
     if (httpError.status >= 500) {
-      logger.error('request failed', {
+      log.error('request failed', {
         ...where,
         error: error instanceof HttpError ? error.message : (error as Error)?.stack,
       });
     } else {
-      logger.debug('request refused', { ...where, code: httpError.code });
+      log.debug('request refused', { ...where, code: httpError.code });
     }
     sendError(res, httpError);
   };

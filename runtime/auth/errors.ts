@@ -38,10 +38,10 @@ export const authErrors = {
         "you use the current api-key from the ApiKey's Secret, for this ChatBot",
       { code: 'invalid_api_key', headers: bearer('invalid_token') },
     ),
-  revokedKey: (keyId: string, apiKey: string) =>
+  revokedKey: (keyId: string, apiKeyName: string) =>
     new HttpError(
       401,
-      `the API key ${keyId} (ApiKey ${apiKey}) has been revoked; ask the ChatBot's administrator ` +
+      `the API key ${keyId} (ApiKey ${apiKeyName}) has been revoked; ask the ChatBot's administrator ` +
         'for a new key',
       { code: 'revoked_api_key', headers: bearer('invalid_token') },
     ),

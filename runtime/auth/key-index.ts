@@ -16,8 +16,8 @@ export const STANDALONE_KEY_ID = 'standalone';
 /** Who a request acts as, once authenticated. */
 export interface Principal {
   keyId: string;
-  /** The ApiKey resource the key belongs to ("standalone" for API_KEY). */
-  apiKey: string;
+  /** The name of the ApiKey resource the key belongs to ("standalone" for API_KEY). */
+  apiKeyName: string;
   scopes: readonly Scope[];
   requestsPerMinute: number;
 }
@@ -68,7 +68,7 @@ export function indexKeys(
       if (keys.has(key.keyId)) conflicts.add(key.keyId);
       keys.set(key.keyId, {
         keyId: key.keyId,
-        apiKey: verifier.apiKey,
+        apiKeyName: verifier.apiKey,
         scopes: verifier.scopes,
         requestsPerMinute: verifier.requestsPerMinute,
         hash: key.hash,
@@ -86,7 +86,7 @@ export function indexKeys(
     const keyId = parsed.ok ? parsed.keyId : STANDALONE_KEY_ID;
     keys.set(keyId, {
       keyId,
-      apiKey: 'standalone',
+      apiKeyName: 'standalone',
       scopes: SCOPES,
       requestsPerMinute: standalone.requestsPerMinute,
       hash: hashApiKey(pepper, standalone.apiKey),

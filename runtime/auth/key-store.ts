@@ -152,7 +152,7 @@ export class KeyStore {
         this.#verifiers.set(name, { source, verifier });
         this.#log.info('API key verifier loaded', {
           file: name,
-          apiKey: verifier.apiKey,
+          apiKeyName: verifier.apiKey,
           keys: verifier.keys.map((k) => ({ keyId: k.keyId, state: k.state })),
         });
       } catch (error) {

@@ -36,12 +36,12 @@ export function authenticateApiKey(presented: string, snapshot: KeySnapshot, now
 /** Whether a known key may be used at `now`; expiry works even while the operator is down. */
 export function standingOf(key: KnownKey, now: number): Verdict {
   const refuse = (error: HttpError): Verdict => ({ ok: false, error, keyId: key.keyId });
-  if (key.state === 'Revoked') return refuse(authErrors.revokedKey(key.keyId, key.apiKey));
+  if (key.state === 'Revoked') return refuse(authErrors.revokedKey(key.keyId, key.apiKeyName));
   if (now < key.notBefore) return refuse(authErrors.keyNotYetValid(key.keyId, key.notBefore));
   if (key.retireAfter !== undefined && now >= key.retireAfter) {
     return refuse(authErrors.retiredKey(key.keyId, key.retireAfter));
   }
   if (now >= key.notAfter) return refuse(authErrors.expiredKey(key.keyId, key.notAfter));
-  const { keyId, apiKey, scopes, requestsPerMinute } = key;
-  return { ok: true, principal: { keyId, apiKey, scopes, requestsPerMinute } };
+  const { keyId, apiKeyName, scopes, requestsPerMinute } = key;
+  return { ok: true, principal: { keyId, apiKeyName, scopes, requestsPerMinute } };
 }

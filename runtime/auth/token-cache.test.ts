@@ -10,7 +10,7 @@ describe('verified-token cache', () => {
   const settings = { issuer: 'clawbot-runtime', audience: 'team-a/helper', ttlSeconds: 600 };
   const principal = {
     keyId: 'AAAAAAAAAAAA',
-    apiKey: 'reader',
+    apiKeyName: 'reader',
     scopes: ['chat' as const],
     requestsPerMinute: 10,
   };

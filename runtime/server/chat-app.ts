@@ -3,6 +3,7 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Auth } from '../auth/index.ts';
 import { HttpError, httpErrorHandler, toHttpError } from '../http-errors.ts';
+import { assignRequestId } from '../request-id.ts';
 import { chatRoute } from './chat-route.ts';
 import type { ChatContext } from './exchange.ts';
 import type { InFlight } from './in-flight.ts';
@@ -29,6 +30,8 @@ export interface ChatAppOptions {
 export function createChatApp({ context, auth, inFlight }: ChatAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // First, so that every line logged for the request, and every answer, carries the id.
+  app.use(assignRequestId);
   app.use(requestLog(context.logger, context.metrics, inFlight));
   app.use(auth.router);
 

@@ -56,6 +56,8 @@ describe('filesToDelete', () => {
 describe('ConversationLog', () => {
   let dir: string;
   const warnings: string[] = [];
+  let linesLost = 0;
+  const writeFailures = { inc: () => linesLost++ };
   const logger = createLogger('test', {
     level: 'debug',
     write: (line) => {
@@ -77,6 +79,7 @@ describe('ConversationLog', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'conversations-'));
     warnings.length = 0;
+    linesLost = 0;
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -88,6 +91,7 @@ describe('ConversationLog', () => {
       retentionMs: DAY,
       maxBytes: 1e6,
       logger,
+      writeFailures,
       writer: 'w',
       now: () => now,
     });
@@ -116,6 +120,7 @@ describe('ConversationLog', () => {
       retentionMs: 7 * DAY,
       maxBytes: 1e6,
       logger,
+      writeFailures,
       writer: 'w',
       now: () => now,
     });
@@ -127,7 +132,7 @@ describe('ConversationLog', () => {
     ]);
   });
 
-  it('never throws when the disk fails, and warns once per outage', async () => {
+  it('never throws when the disk fails, warns once per outage and counts every line lost', async () => {
     const blocker = join(dir, 'a-file');
     await writeFile(blocker, '');
     // A folder inside a regular file cannot be created: every append fails (ENOTDIR).
@@ -136,6 +141,7 @@ describe('ConversationLog', () => {
       retentionMs: DAY,
       maxBytes: 1e6,
       logger,
+      writeFailures,
     });
     log.append(record('lost'));
     log.append(record('lost too'));
@@ -145,5 +151,6 @@ describe('ConversationLog', () => {
       warnings.filter((w) => w.startsWith('cannot write the conversation log')),
     ).to.have.length(1);
     expect(warnings.filter((w) => w.startsWith('cannot enforce'))).to.have.length(1);
+    expect(linesLost).to.equal(2);
   });
 });

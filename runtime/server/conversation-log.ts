@@ -1,10 +1,11 @@
 // Conversation logs: one JSON line per finished exchange, in daily files under
 // CONVERSATION_LOG_DIR, pruned by age and total size when the server starts and periodically.
-// Logging is best effort by design: a full or failing disk costs log lines (and a warning),
-// never a chat answer.
+// Logging is best effort by design: a full or failing disk costs log lines (a warning, and a
+// count of the lines lost), never a chat answer.
 import { appendFile, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type { Counter } from 'prom-client';
 import type { Logger } from '../../common/log.ts';
 import type { ChatMessage, FinishReason } from '../engine/types.ts';
 import { filesToDelete, type LogFile, logFileName, writerName } from './log-retention.ts';
@@ -26,6 +27,8 @@ export interface ConversationLogOptions {
   retentionMs: number;
   maxBytes: number;
   logger: Logger;
+  /** Counts every line that could not be written; the warning comes only once per outage. */
+  writeFailures: Pick<Counter, 'inc'>;
   /** How often retention is enforced while running. Default 10 minutes. */
   sweepIntervalMs?: number;
   /** This process's part of the file names; the host (pod) name by default. */
@@ -100,6 +103,7 @@ export class ConversationLog {
       if (this.#failing) this.#options.logger.info('conversation log writable again', { file });
       this.#failing = false;
     } catch (error) {
+      this.#options.writeFailures.inc();
       // One warning per outage rather than one per request.
       if (!this.#failing) {
         this.#options.logger.warn(

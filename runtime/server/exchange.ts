@@ -6,6 +6,7 @@ import type { Logger } from '../../common/log.ts';
 import type { Generation, GenerationRequest, GenerationResult } from '../engine/types.ts';
 import { principalOf } from '../auth/index.ts';
 import { type HttpError, toHttpError } from '../http-errors.ts';
+import { requestLogger } from '../request-id.ts';
 import type { ConversationLog } from './conversation-log.ts';
 import { fromEngineError } from './engine-errors.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -93,7 +94,7 @@ export function streamFailure(context: ChatContext, req: Request, error: unknown
   const httpError = toHttpError(fromEngineError(error));
   const route = routeOf(req);
   context.metrics.errors.inc({ route, code: httpError.code ?? 'unknown' });
-  context.logger.warn('stream ended by an error', { route, error });
+  requestLogger(req, context.logger).warn('stream ended by an error', { route, error });
   return httpError;
 }
 

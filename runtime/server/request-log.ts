@@ -4,6 +4,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../../common/log.ts';
 import type { FinishReason, Usage } from '../engine/types.ts';
+import { requestLogger } from '../request-id.ts';
 import type { InFlight } from './in-flight.ts';
 import type { ServerMetrics } from './metrics.ts';
 
@@ -48,7 +49,7 @@ export function requestLog(
       metrics.requestDuration.observe({ method: req.method, route, status }, seconds);
       const note = notes.get(res);
       const level = status >= 500 ? 'warn' : 'info';
-      logger[level]('request', {
+      requestLogger(req, logger)[level]('request', {
         method: req.method,
         route,
         status,

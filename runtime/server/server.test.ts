@@ -395,13 +395,56 @@ describe('runtime server', function () {
       expect(lines.length).to.be.greaterThan(10);
       const ok = lines.find((l) => l.status === 200 && l.finishReason === 'length')!;
       expect(ok).to.include({ method: 'POST', keyId: 'standalone', component: 'server' });
-      expect(ok.latencyMs).to.be.a('number');
-      expect(ok.promptTokens).to.be.a('number');
-      expect(ok.completionTokens).to.be.a('number');
+      expect(ok.promptTokens).to.be.greaterThan(0);
+      expect(ok.completionTokens).to.be.greaterThan(0);
+      // The wait for the first token is part of the request, which went on to more tokens.
+      expect(ok.timeToFirstTokenMs).to.be.greaterThan(0);
+      expect(ok.latencyMs).to.be.greaterThan(ok.timeToFirstTokenMs as number);
       const all = JSON.stringify(runtime.logs);
       expect(all).not.to.include('Hello!');
       expect(all).not.to.include(token);
       expect(all).not.to.include('test-api-key-0123456789');
+    });
+
+    it('puts the request id on every line logged for a request, and answers with it', async () => {
+      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+      /** The X-Request-Id answered, and the [msg, requestId] of each line logged meanwhile. */
+      const logged = async (send: () => Promise<Response>) => {
+        const from = runtime.logs.length;
+        const response = await send();
+        await response.text();
+        // The request line is written once the response has ended.
+        await eventually(
+          'the request line',
+          () => runtime.logs.slice(from).some((l) => l.msg === 'request'),
+          20_000,
+          10,
+        );
+        const lines = runtime.logs.slice(from).map((l) => [l.msg, l.requestId]);
+        return { id: response.headers.get('x-request-id'), lines };
+      };
+
+      const refused = await logged(() => post('/api/chat', {}));
+      expect(refused.id).to.match(uuid);
+      expect(refused.lines).to.deep.equal([
+        ['authentication', refused.id],
+        ['request refused', refused.id],
+        ['request', refused.id],
+      ]);
+
+      const chat = { messages: hello, max_tokens: 1 };
+      const traced = await logged(() => post('/api/chat', chat, { 'X-Request-Id': 'trace-42' }));
+      expect(traced.id).to.equal('trace-42');
+      expect(traced.lines).to.deep.equal([
+        ['authentication', 'trace-42'],
+        ['request', 'trace-42'],
+      ]);
+
+      const tooLong = await logged(() =>
+        post('/api/chat', {}, { 'X-Request-Id': 'x'.repeat(129) }),
+      );
+      expect(tooLong.id).to.match(uuid).and.not.equal(refused.id);
+      expect(tooLong.lines.map(([, id]) => id)).to.deep.equal([tooLong.id, tooLong.id, tooLong.id]);
     });
 
     it('appends each finished exchange to the conversation log', async () => {
@@ -510,6 +553,8 @@ describe('runtime server life cycle', function () {
       expect(metrics).to.match(
         /^clawbot_http_errors_total\{route="\/api\/chat",code="unavailable"\} 1$/m,
       );
+      const failure = runtime.logs.find((l) => l.msg === 'stream ended by an error');
+      expect(failure?.requestId).to.equal(response.headers.get('x-request-id'));
     } finally {
       await runtime.stop();
     }
@@ -647,6 +692,11 @@ describe('runtime server life cycle', function () {
       const token = await getToken(runtime.chatUrl);
       const response = await postChat(runtime, token, { messages: hello, max_tokens: 2 });
       expect(response.status).to.equal(200);
+      await eventually('the lost line is counted at /metrics', async () =>
+        /^clawbot_conversation_log_write_failures_total 1$/m.test(
+          await (await fetch(`${runtime.healthUrl}/metrics`)).text(),
+        ),
+      );
     } finally {
       await runtime.stop();
     }

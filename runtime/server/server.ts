@@ -61,7 +61,11 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   });
   const auth = await createAuth({ env: options.env, logger: loggerFor('auth'), registry });
   const conversationLog = config.conversationLog.enabled
-    ? new ConversationLog({ ...config.conversationLog, logger: loggerFor('conversation-log') })
+    ? new ConversationLog({
+        ...config.conversationLog,
+        logger: loggerFor('conversation-log'),
+        writeFailures: metrics.conversationLogWriteFailures,
+      })
     : undefined;
   await conversationLog?.start();
 

@@ -121,17 +121,17 @@ export class TestChatBot {
     await rm(this.root, { recursive: true, force: true });
   }
 
-  /** A new key of ApiKey `apiKey` (created with default settings if new), valid for a day. */
+  /** A new key of the ApiKey named `apiKeyName` (made with default settings if new), valid a day. */
   addKey(
-    apiKey: string,
+    apiKeyName: string,
     overrides: Partial<VerifierKey> = {},
     settings: Partial<ApiKeyVerifier> = {},
   ): IssuedKey {
     const { key, keyId } = generateApiKey();
     const hash = hashApiKey(this.pepper, key);
     this.secrets.add(key).add(hash);
-    const verifier = this.verifiers.get(apiKey) ?? {
-      apiKey,
+    const verifier = this.verifiers.get(apiKeyName) ?? {
+      apiKey: apiKeyName,
       scopes: ['chat', 'models'],
       requestsPerMinute: 1000,
       keys: [],
@@ -144,7 +144,7 @@ export class TestChatBot {
       notAfter: new Date(Date.now() + 24 * HOUR).toISOString(),
       ...overrides,
     });
-    this.verifiers.set(apiKey, { ...verifier, ...settings });
+    this.verifiers.set(apiKeyName, { ...verifier, ...settings });
     return { key, keyId };
   }
 
