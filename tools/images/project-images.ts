@@ -138,15 +138,22 @@ async function npmrcSecret(): Promise<string> {
     const value = config[key];
     if (value !== null && value !== undefined && value !== '') lines.push(`${key}=${value}`);
   }
-  const cafile = config.cafile;
-  if (typeof cafile === 'string' && existsSync(cafile)) {
-    // npm's `ca` takes PEM certificates with their newlines written as \n.
-    const pem = await readFile(cafile, 'utf8');
+  // The CAs npm trusts here: its cafile, and NODE_EXTRA_CA_CERTS, which Node (and so npm) adds
+  // to every TLS connection. npm's cafile alone can be missing from this view: it may sit in a
+  // global npmrc next to the system's Node, which npm does not read when run by the project's.
+  const caFiles = [config.cafile, process.env.NODE_EXTRA_CA_CERTS].filter(
+    (file): file is string => typeof file === 'string' && file !== '' && existsSync(file),
+  );
+  const certs = new Set<string>();
+  for (const file of caFiles) {
+    const pem = await readFile(file, 'utf8');
     for (const cert of pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ??
       []) {
-      lines.push(`ca[]="${cert.replace(/\r?\n/g, '\\n')}"`);
+      certs.add(cert);
     }
   }
+  // npm's `ca` takes PEM certificates with their newlines written as \n.
+  for (const cert of certs) lines.push(`ca[]="${cert.replace(/\r?\n/g, '\\n')}"`);
   const dir = join(cacheRoot(), 'images');
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'build.npmrc');
