@@ -13,7 +13,7 @@ import { EventRecorder } from './events.ts';
 import { startHealthServer } from './health-server.ts';
 import { Informer, type InformerOptions } from './informer.ts';
 import { LeaderElector } from './leader-election.ts';
-import { collectProcessMetrics, metricsRegistry } from './metrics.ts';
+import { collectProcessMetrics, metricsRegistry, reportCacheSizes } from './metrics.ts';
 import { fieldManager, ObjectClient } from './objects.ts';
 import { KubeClient } from './rest.ts';
 import { resourceName, type ResourceType } from './resource.ts';
@@ -118,6 +118,9 @@ export class Manager {
     this.healthPort = server.port;
     this.log.info('serving /healthz, /readyz and /metrics', { port: server.port });
     for (const informer of this.informers.values()) informer.start();
+    const stopReporting = reportCacheSizes(() =>
+      [...this.informers.values()].map((i) => [resourceName(i.resource), i.list().length]),
+    );
 
     const stopControllers = new AbortController();
     let controllersDone: Promise<unknown> = Promise.resolve();
@@ -159,6 +162,7 @@ export class Manager {
     stopElection.abort();
     await electionDone;
     await Promise.all([...this.informers.values()].map((i) => i.stop()));
+    stopReporting();
     await server.close();
     return outcome;
   }

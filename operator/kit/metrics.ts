@@ -105,3 +105,27 @@ export const leaderElectionStatus = new Gauge({
   labelNames: ['name'],
   registers,
 });
+
+/** What each running manager has cached: a count per resource type, summed over its informers. */
+const cacheSources = new Set<() => Array<[resource: string, objects: number]>>();
+
+/** Registers a manager's caches for `cached_objects`; returns the unregistering function. */
+export function reportCacheSizes(source: () => Array<[string, number]>): () => void {
+  cacheSources.add(source);
+  return () => cacheSources.delete(source);
+}
+
+// Shows what the operator holds in memory, and that it holds only what it manages: the Secrets
+// it caches are the ones it labels, whatever else a namespace keeps.
+new Gauge({
+  name: 'clawbot_operator_cached_objects',
+  help: "Objects in the operator's informer caches, by resource",
+  labelNames: ['resource'],
+  registers,
+  collect() {
+    this.reset();
+    for (const source of cacheSources) {
+      for (const [resource, objects] of source()) this.inc({ resource }, objects);
+    }
+  },
+});
