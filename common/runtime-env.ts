@@ -79,6 +79,12 @@ export const runtimeSettings = {
     integer(0, 100_000),
     64,
   ),
+  maxConnections: setting(
+    'MAX_CONNECTIONS',
+    'Most open connections to the chat port (idle keep-alive ones included); beyond, refused.',
+    integer(1, 1_000_000),
+    4096,
+  ),
   // How the default was chosen: runtime/README.md and `npm run bench:prefill`.
   prefillChunkTokens: setting(
     'PREFILL_CHUNK_TOKENS',

@@ -33,8 +33,9 @@ describe('a ChatBot left at its defaults', () => {
 
   it('leaves unset only the settings a ChatBot has no field for', () => {
     const unset = withDefault.filter(([, s]) => env[s.env] === undefined).map(([key]) => key);
-    // PREFILL_CHUNK_TOKENS is tuned through spec.runtime.env; RATE_LIMIT_RPM is standalone only.
-    expect(unset).to.have.members(['prefillChunkTokens', 'rateLimitRpm']);
+    // PREFILL_CHUNK_TOKENS and MAX_CONNECTIONS are tuned through spec.runtime.env;
+    // RATE_LIMIT_RPM is standalone only.
+    expect(unset).to.have.members(['maxConnections', 'prefillChunkTokens', 'rateLimitRpm']);
   });
 
   it("gives an ApiKey the runtime's standalone rate limit", () => {

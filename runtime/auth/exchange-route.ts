@@ -12,6 +12,7 @@ import express, {
 } from 'express';
 import type { Logger } from '../../common/log.ts';
 import { type HttpError, sendError, toHttpError } from '../http-errors.ts';
+import { jsonBody } from '../json-body.ts';
 import { requestLogger } from '../request-id.ts';
 import type { Audit } from './audit.ts';
 import { authErrors } from './errors.ts';
@@ -82,7 +83,7 @@ export function exchangeRoute({
     arrivals.set(req, performance.now());
     next();
   };
-  router.post('/api/auth', arrive, express.json({ limit: AUTH_BODY_LIMIT }), exchangeKey);
+  router.post('/api/auth', arrive, jsonBody(AUTH_BODY_LIMIT), exchangeKey);
   // Body errors (malformed JSON, too large) are attempts too; answered here so that no other
   // handler can echo the body, which may hold the key.
   router.use('/api/auth', (error: unknown, req: Request, res: Response, next: NextFunction) => {

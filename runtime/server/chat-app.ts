@@ -3,6 +3,7 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Auth } from '../auth/index.ts';
 import { HttpError, httpErrorHandler, toHttpError } from '../http-errors.ts';
+import { jsonBody } from '../json-body.ts';
 import { assignRequestId } from '../request-id.ts';
 import { chatRoute } from './chat-route.ts';
 import type { ChatContext } from './exchange.ts';
@@ -36,7 +37,7 @@ export function createChatApp({ context, auth, inFlight }: ChatAppOptions): expr
   app.use(auth.router);
 
   // Authentication first: an unauthenticated request's body is never parsed.
-  const json = express.json({ limit: CHAT_BODY_LIMIT });
+  const json = jsonBody(CHAT_BODY_LIMIT);
   const chat = auth.require('chat');
   // OpenAI SDKs send the API key itself as the bearer.
   const openAiChat = auth.require('chat', { acceptApiKey: true });

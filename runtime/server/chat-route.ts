@@ -12,6 +12,7 @@
 import type { Request, Response } from 'express';
 import type { GenerationResult } from '../engine/types.ts';
 import { parseChatRequest } from './chat-request.ts';
+import { requestLogger } from '../request-id.ts';
 import { EventStream } from './event-stream.ts';
 import { type ChatContext, completed, startExchange, streamFailure } from './exchange.ts';
 
@@ -36,7 +37,7 @@ export function chatRoute(context: ChatContext) {
       return;
     }
 
-    const events = new EventStream(res);
+    const events = new EventStream(res, { logger: requestLogger(req, context.logger) });
     try {
       for await (const delta of generation.deltas) {
         events.send(JSON.stringify({ content: delta.text }), 'delta');

@@ -34,6 +34,7 @@ export interface ServerConfig {
   executionProvider: ExecutionProviderChoice;
   maxConcurrency: number;
   maxQueue: number;
+  maxConnections: number;
   prefillChunkTokens: number;
   logLevel: Level;
   /** Overrides the model's own sampling defaults (generation_config.json) where set. */
@@ -64,6 +65,7 @@ export function readServerConfig(env: Environment): ServerConfig {
     executionProvider: readSetting(env, settings.executionProvider, problems),
     maxConcurrency: readSetting(env, settings.maxConcurrency, problems),
     maxQueue: readSetting(env, settings.maxQueue, problems),
+    maxConnections: readSetting(env, settings.maxConnections, problems),
     prefillChunkTokens: readSetting(env, settings.prefillChunkTokens, problems),
     logLevel: readSetting(env, settings.logLevel, problems),
     samplingDefaults: dropUndefined({

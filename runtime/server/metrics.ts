@@ -65,6 +65,11 @@ export function createServerMetrics(
       help: 'Conversation log lines that could not be written (the answers went out regardless).',
       registers,
     }),
+    connectionsRefused: new Counter({
+      name: 'clawbot_http_connections_refused_total',
+      help: 'Connections to the chat port closed on arrival because MAX_CONNECTIONS were open.',
+      registers,
+    }),
     generations: new Counter({
       name: 'clawbot_generations_total',
       help: 'Finished generations by finish reason (stop, length, or cancelled by the client).',

@@ -2,6 +2,7 @@
 // GET /v1/models/{id}, so OpenAI SDKs and tools work against the runtime unchanged.
 import type { Request, Response } from 'express';
 import { HttpError } from '../http-errors.ts';
+import { requestLogger } from '../request-id.ts';
 import { EventStream } from './event-stream.ts';
 import { type ChatContext, completed, startExchange, streamFailure } from './exchange.ts';
 import { parseCompletionRequest } from './openai-request.ts';
@@ -21,7 +22,7 @@ export function completionsRoute(context: ChatContext) {
       return;
     }
 
-    const events = new EventStream(res);
+    const events = new EventStream(res, { logger: requestLogger(req, context.logger) });
     const send = (data: object) => events.send(JSON.stringify(data));
     try {
       send(chunk(meta, { role: 'assistant', content: '' }, null, call.includeUsage));

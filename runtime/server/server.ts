@@ -2,7 +2,7 @@
 // the auth layer, the conversation log and, once the listeners are up, the engine. Separate
 // steps (start, loadModel, stop) so the `serve` command can report each one's failure, and
 // tests can look at the server while the model is still loading.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { createLogger, type LoggerOptions } from '../../common/log.ts';
@@ -14,6 +14,7 @@ import { createChatApp } from './chat-app.ts';
 import type { ServerConfig } from './config.ts';
 import { ConversationLog } from './conversation-log.ts';
 import { createHealthApp } from './health-app.ts';
+import { createLimitedServer } from './http-limits.ts';
 import { InFlight } from './in-flight.ts';
 import { listen } from './listen.ts';
 import { createServerMetrics } from './metrics.ts';
@@ -45,6 +46,7 @@ export interface RuntimeServer {
 }
 
 const DEFAULT_DRAIN_TIMEOUT_MS = 25_000;
+const HEALTH_MAX_CONNECTIONS = 256;
 
 export async function startRuntimeServer(options: RuntimeServerOptions): Promise<RuntimeServer> {
   const { config } = options;
@@ -77,8 +79,15 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     conversationLog,
     logger,
   };
-  const chatServer = createServer(createChatApp({ context, auth, inFlight }));
-  const healthServer = createServer(createHealthApp(model, registry));
+  const chatServer = createLimitedServer(createChatApp({ context, auth, inFlight }), {
+    maxConnections: config.maxConnections,
+    onRefused: () => metrics.connectionsRefused.inc(),
+    logger,
+  });
+  // Probes and scrapes only: a handful of clients, each with a short request.
+  const healthServer = createLimitedServer(createHealthApp(model, registry), {
+    maxConnections: HEALTH_MAX_CONNECTIONS,
+  });
 
   let chatPort: number;
   let healthPort: number;
