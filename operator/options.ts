@@ -23,7 +23,8 @@ export const runtimeImageRepository = 'ghcr.io/clawbot/runtime';
 export const usage = `usage: npm run operator -- [options]   (or the operator image's entrypoint)
 
   --namespaces <a,b>           namespaces to watch (default: all)        env WATCH_NAMESPACES
-  --leader-elect <true|false>  elect a leader through a Lease (default: true) env LEADER_ELECT
+  --leader-elect <true|false>  elect a leader through a Lease (default: false; the chart
+                               turns it on for its replicas)              env LEADER_ELECT
   --lease-namespace <ns>       where the Lease lives (default: $POD_NAMESPACE) env POD_NAMESPACE
   --health-port <port>         /healthz, /readyz, /metrics (default: 8080) env HEALTH_PORT
   --log-level <level>          debug, info, warn or error (default: info)  env LOG_LEVEL
@@ -63,7 +64,9 @@ export function parseOptions(
     .map((n) => n.trim())
     .filter(Boolean);
 
-  const elect = (values['leader-elect'] ?? env.LEADER_ELECT ?? 'true').toLowerCase();
+  // Off unless asked, as kubebuilder's operators do: one operator run by hand needs no Lease (and
+  // has no POD_NAMESPACE to put it in); the chart's Deployment, which runs several, turns it on.
+  const elect = (values['leader-elect'] ?? env.LEADER_ELECT ?? 'false').toLowerCase();
   if (elect !== 'true' && elect !== 'false') {
     throw new OptionsError(`--leader-elect must be true or false, not "${elect}"`);
   }
@@ -71,7 +74,7 @@ export function parseOptions(
   if (elect === 'true' && !leaseNamespace) {
     throw new OptionsError(
       'leader election needs the namespace of its Lease: set --lease-namespace (or POD_NAMESPACE), ' +
-        'or run a single operator with --leader-elect=false',
+        'or run a single operator without --leader-elect=true',
     );
   }
 

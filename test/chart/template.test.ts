@@ -46,7 +46,7 @@ describe('chart: helm template', function () {
       ]);
     });
 
-    it('gives the operator arguments it accepts, with its own defaults (leader election on, all namespaces)', async () => {
+    it('gives the operator arguments it accepts: its own defaults, all namespaces, and leader election on', async () => {
       const deployment = only(objects, 'Deployment');
       const options = operatorOptions(deployment, 'clawbot-system');
       const defaults = parseOptions([], { POD_NAMESPACE: 'clawbot-system' }, packageJson.version);
