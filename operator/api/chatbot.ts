@@ -438,6 +438,13 @@ const scheduling = object(
     },
     runtimeClassName: string('RuntimeClass of the pods (e.g. nvidia).', { maxLength: 253 }),
     priorityClassName: string('PriorityClass of the pods.', { maxLength: 253 }),
+    topologySpread: string(
+      'How replicas spread over nodes and zones, so one node or zone going down takes few of ' +
+        'them. Preferred: spread where the scheduler can, and still run on a single node. ' +
+        'Required: never two replicas on one node (replicas beyond the node count stay ' +
+        'Pending). None: no spread constraints (affinity then decides alone).',
+      { enum: ['Preferred', 'Required', 'None'], default: 'Preferred' },
+    ),
   },
   { default: {} },
 );

@@ -204,6 +204,8 @@ export interface SchedulingSpec {
   runtimeClassName?: string;
   /** PriorityClass of the pods. */
   priorityClassName?: string;
+  /** How replicas spread over nodes and zones, so one node or zone going down takes few of them. Preferred: spread where the scheduler can, and still run on a single node. Required: never two replicas on one node (replicas beyond the node count stay Pending). None: no spread constraints (affinity then decides alone). */
+  topologySpread: 'Preferred' | 'Required' | 'None';
 }
 
 /** Desired state of a chat service. */

@@ -9,6 +9,7 @@ import type {
   V1PodSpec,
   V1Probe,
   V1Toleration,
+  V1TopologySpreadConstraint,
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node';
@@ -121,12 +122,41 @@ function podSpec(bot: ResolvedChatBot, ctx: DeploymentContext): V1PodSpec {
     nodeSelector: Object.keys(nodeSelector).length ? nodeSelector : undefined,
     tolerations: tolerations.length ? tolerations : undefined,
     affinity: scheduling.affinity,
+    topologySpreadConstraints: spreadConstraints(bot),
     runtimeClassName: scheduling.runtimeClassName,
     priorityClassName: scheduling.priorityClassName,
     // In-flight answers get time to finish after the pod leaves the Service.
     terminationGracePeriodSeconds: 60,
   };
   return dropUndefined(spec);
+}
+
+/**
+ * The guide's HA layout ("several nodes") without the user writing it: one replica per node and
+ * per zone as far as the cluster allows. Counted per rollout (pod-template-hash), so the pods of
+ * the old ReplicaSet, about to go, do not skew where the new ones land. Zones are always
+ * preferred only: a cluster whose nodes carry no zone label must still schedule.
+ */
+function spreadConstraints({
+  cb,
+  selectorLabels,
+}: ResolvedChatBot): V1TopologySpreadConstraint[] | undefined {
+  const mode = cb.spec.scheduling.topologySpread;
+  if (mode === 'None') return undefined;
+  const spread = (
+    topologyKey: string,
+    whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway',
+  ): V1TopologySpreadConstraint => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable,
+    labelSelector: { matchLabels: selectorLabels },
+    matchLabelKeys: ['pod-template-hash'],
+  });
+  return [
+    spread('kubernetes.io/hostname', mode === 'Required' ? 'DoNotSchedule' : 'ScheduleAnyway'),
+    spread('topology.kubernetes.io/zone', 'ScheduleAnyway'),
+  ];
 }
 
 const podNameEnv: V1EnvVar = {

@@ -211,4 +211,44 @@ describe('desired children of a ChatBot', () => {
     const pod = desiredDeployment(resolvedChatBot(spec), ctx).spec!.template.spec!;
     expect(pod).to.not.have.property('imagePullSecrets');
   });
+
+  describe('spread over nodes and zones', () => {
+    const spreadOf = (scheduling?: Record<string, unknown>) =>
+      desiredDeployment(
+        resolvedChatBot({ ...productionSpec, ...(scheduling && { scheduling }) }),
+        ctx,
+      ).spec!.template.spec!.topologySpreadConstraints;
+    const selector = {
+      matchLabels: { 'app.kubernetes.io/name': 'clawbot', 'clawbot.dev/chatbot': 'bot' },
+    };
+
+    it('prefers one replica per node and per zone by default, so a one-node cluster still runs them all', () => {
+      expect(spreadOf()).to.deep.equal([
+        {
+          maxSkew: 1,
+          topologyKey: 'kubernetes.io/hostname',
+          whenUnsatisfiable: 'ScheduleAnyway',
+          labelSelector: selector,
+          matchLabelKeys: ['pod-template-hash'],
+        },
+        {
+          maxSkew: 1,
+          topologyKey: 'topology.kubernetes.io/zone',
+          whenUnsatisfiable: 'ScheduleAnyway',
+          labelSelector: selector,
+          matchLabelKeys: ['pod-template-hash'],
+        },
+      ]);
+    });
+
+    it('requires one replica per node when asked, zones staying a preference', () => {
+      const [nodes, zones] = spreadOf({ topologySpread: 'Required' })!;
+      expect(nodes!.whenUnsatisfiable).to.equal('DoNotSchedule');
+      expect(zones!.whenUnsatisfiable).to.equal('ScheduleAnyway');
+    });
+
+    it('sets no constraints when turned off', () => {
+      expect(spreadOf({ topologySpread: 'None' })).to.equal(undefined);
+    });
+  });
 });

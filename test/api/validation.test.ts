@@ -53,6 +53,11 @@ const invalidChatBots: Array<[string, Record<string, unknown>, RegExp]> = [
     /allowedCIDRs\[0\].*CIDR notation/,
   ],
   [
+    'an unknown topology spread',
+    { model: pvcModel, scheduling: { topologySpread: 'Sometimes' } },
+    /Unsupported value: "Sometimes": supported values: "Preferred", "Required", "None"/,
+  ],
+  [
     'a pull secret that is not a Secret name',
     { model: pvcModel, runtime: { imagePullSecrets: [{ name: 'My_Registry' }] } },
     /spec.runtime.imagePullSecrets\[0\].name.*should match/,
