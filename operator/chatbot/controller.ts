@@ -69,6 +69,10 @@ export function addChatBotController(manager: Manager, options: ChatBotControlle
 
       const bot = resolveChatBot(cb);
       const ns = cb.metadata.namespace!;
+      // Observed as they are before this reconcile writes: what the writes change comes back as
+      // watch events, and the reconcile they trigger reports it.
+      const liveDeployment = deployments.get(`${ns}/${bot.names.deployment}`);
+      const liveClaim = claims.get(`${ns}/${bot.claim.name}`);
       // Each child is written on its own: one the API server refuses (say, a claim whose storage
       // class cannot grow) must not hold back the others. Failures are reported, then retried.
       const failures: string[] = [];
@@ -85,9 +89,9 @@ export function addChatBotController(manager: Manager, options: ChatBotControlle
       }
 
       const observation = observe(bot, {
-        deployment: deployments.get(`${ns}/${bot.names.deployment}`),
+        deployment: liveDeployment,
         pods: pods.byIndex('chatbot', key),
-        claim: claims.get(`${ns}/${bot.claim.name}`),
+        claim: liveClaim,
         applyFailures: failures,
       });
       const status: ChatBotStatus = {
