@@ -54,6 +54,13 @@ export const resources = {
     kind: 'NetworkPolicy',
     namespaced: true,
   },
+  ingresses: {
+    group: 'networking.k8s.io',
+    version: 'v1',
+    plural: 'ingresses',
+    kind: 'Ingress',
+    namespaced: true,
+  },
   services: core('services', 'Service'),
   serviceAccounts: core('serviceaccounts', 'ServiceAccount'),
   configMaps: core('configmaps', 'ConfigMap'),

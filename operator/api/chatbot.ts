@@ -371,6 +371,52 @@ const network = object(
   },
 );
 
+const expose = object(
+  'ExposeSpec',
+  'Reach the chat API (and its streams) from outside the cluster on 80/443, through an Ingress ' +
+    'for host, path /. Needs an ingress controller in the cluster.',
+  {
+    host: string('Host name clients use, e.g. chat.example.com.', {
+      maxLength: 253,
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+    }),
+    ingressClassName: string('IngressClass of the Ingress; empty: the cluster default class.', {
+      maxLength: 253,
+    }),
+    tls: object(
+      'ExposeTLS',
+      'HTTPS on 443 for host.',
+      {
+        secretName: string(
+          'Secret (kubernetes.io/tls) holding the certificate for host; with issuerRef, ' +
+            'cert-manager creates and renews it.',
+          { maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
+        ),
+        issuerRef: object(
+          'IssuerRef',
+          'A cert-manager issuer that obtains the certificate (written as the Ingress ' +
+            'annotations cert-manager reads).',
+          {
+            name: string('Name of the Issuer or ClusterIssuer.', { maxLength: 253 }),
+            kind: string('Issuer (in the ChatBot namespace) or ClusterIssuer.', {
+              enum: ['Issuer', 'ClusterIssuer'],
+              default: 'Issuer',
+            }),
+          },
+          { required: ['name'] },
+        ),
+      },
+      { required: ['secretName'] },
+    ),
+    controllerNamespaceSelector: stringMap(
+      'Labels of the namespace the ingress controller runs in (e.g. ' +
+        'kubernetes.io/metadata.name: ingress-nginx). Needed with network.allowedCIDRs: clients ' +
+        'then reach the chat port through the controller, so the NetworkPolicy admits it.',
+    ),
+  },
+  { required: ['host'] },
+);
+
 const auth = object(
   'AuthSpec',
   'Tokens issued at POST /api/auth.',
@@ -460,6 +506,7 @@ export const chatBotSpec: Schema = object(
     scaling,
     service,
     network,
+    expose,
     auth,
     conversationLog,
     scheduling,
@@ -467,6 +514,16 @@ export const chatBotSpec: Schema = object(
   {
     required: ['model'],
     'x-kubernetes-validations': [
+      {
+        rule:
+          '!has(self.expose) || !has(self.network) || !has(self.network.allowedCIDRs) || ' +
+          'has(self.expose.controllerNamespaceSelector)',
+        message:
+          'with network.allowedCIDRs, set expose.controllerNamespaceSelector to the labels of the ' +
+          "ingress controller's namespace: clients reach the chat port through it, so the " +
+          'NetworkPolicy must admit it',
+        fieldPath: '.expose',
+      },
       {
         rule:
           '!has(self.storage.accessMode) || self.storage.accessMode == "ReadWriteMany" || ' +

@@ -160,6 +160,34 @@ export interface NetworkSpec {
   allowedCIDRs?: string[];
 }
 
+/** A cert-manager issuer that obtains the certificate (written as the Ingress annotations cert-manager reads). */
+export interface IssuerRef {
+  /** Name of the Issuer or ClusterIssuer. */
+  name: string;
+  /** Issuer (in the ChatBot namespace) or ClusterIssuer. */
+  kind: 'Issuer' | 'ClusterIssuer';
+}
+
+/** HTTPS on 443 for host. */
+export interface ExposeTLS {
+  /** Secret (kubernetes.io/tls) holding the certificate for host; with issuerRef, cert-manager creates and renews it. */
+  secretName: string;
+  /** A cert-manager issuer that obtains the certificate (written as the Ingress annotations cert-manager reads). */
+  issuerRef?: IssuerRef;
+}
+
+/** Reach the chat API (and its streams) from outside the cluster on 80/443, through an Ingress for host, path /. Needs an ingress controller in the cluster. */
+export interface ExposeSpec {
+  /** Host name clients use, e.g. chat.example.com. */
+  host: string;
+  /** IngressClass of the Ingress; empty: the cluster default class. */
+  ingressClassName?: string;
+  /** HTTPS on 443 for host. */
+  tls?: ExposeTLS;
+  /** Labels of the namespace the ingress controller runs in (e.g. kubernetes.io/metadata.name: ingress-nginx). Needed with network.allowedCIDRs: clients then reach the chat port through the controller, so the NetworkPolicy admits it. */
+  controllerNamespaceSelector?: Record<string, string>;
+}
+
 /** Tokens issued at POST /api/auth. */
 export interface AuthSpec {
   /** How long a token is valid (the "expires_in" of /api/auth). */
@@ -224,6 +252,8 @@ export interface ChatBotSpec {
   service: ServiceSpec;
   /** Who may reach the chat port. Without allowedCIDRs the port is open to every client that can route to the Service. */
   network?: NetworkSpec;
+  /** Reach the chat API (and its streams) from outside the cluster on 80/443, through an Ingress for host, path /. Needs an ingress controller in the cluster. */
+  expose?: ExposeSpec;
   /** Tokens issued at POST /api/auth. */
   auth: AuthSpec;
   /** Conversation logs written under /app/data/conversations. */

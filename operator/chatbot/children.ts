@@ -11,7 +11,7 @@ import type { ResourceType } from '../kit/index.ts';
 import { resources } from '../resources.ts';
 import { desiredApiKeysSecret, desiredConfigMap, desiredServiceAccount } from './desired-config.ts';
 import { type DeploymentContext, desiredDeployment } from './desired-deployment.ts';
-import { desiredNetworkPolicy, desiredService } from './desired-network.ts';
+import { desiredIngress, desiredNetworkPolicy, desiredService } from './desired-network.ts';
 import { desiredAutoscaler, desiredDisruptionBudget } from './desired-scaling.ts';
 import { desiredClaim } from './desired-storage.ts';
 import type { ResolvedChatBot } from './resolve.ts';
@@ -87,5 +87,10 @@ export const chatBotChildren: readonly ChildKind[] = [
     resource: resources.networkPolicies,
     name: (bot) => bot.names.networkPolicy,
     desired: desiredNetworkPolicy,
+  }),
+  kind({
+    resource: resources.ingresses,
+    name: (bot) => bot.names.ingress,
+    desired: desiredIngress,
   }),
 ];

@@ -1,7 +1,12 @@
 import { expect } from 'chai';
 import { desiredConfigMap, desiredServiceAccount } from './desired-config.ts';
 import { desiredDeployment } from './desired-deployment.ts';
-import { desiredNetworkPolicy, desiredService, endpointOf } from './desired-network.ts';
+import {
+  desiredIngress,
+  desiredNetworkPolicy,
+  desiredService,
+  endpointOf,
+} from './desired-network.ts';
 import { desiredAutoscaler, desiredDisruptionBudget } from './desired-scaling.ts';
 import { desiredClaim } from './desired-storage.ts';
 import { resolvedChatBot, ggufSource, productionSpec } from '../../test/support/chatbots.ts';
@@ -249,6 +254,81 @@ describe('desired children of a ChatBot', () => {
 
     it('sets no constraints when turned off', () => {
       expect(spreadOf({ topologySpread: 'None' })).to.equal(undefined);
+    });
+  });
+
+  describe('exposed outside the cluster', () => {
+    const exposed = (expose: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      resolvedChatBot({ ...productionSpec, expose, ...extra });
+
+    it('routes host, path /, to the chat port through an Ingress of the class asked for', () => {
+      const ingress = desiredIngress(
+        exposed({ host: 'chat.example.com', ingressClassName: 'nginx' }),
+      )!;
+      expect(ingress.spec).to.deep.equal({
+        ingressClassName: 'nginx',
+        rules: [
+          {
+            host: 'chat.example.com',
+            http: {
+              paths: [
+                {
+                  path: '/',
+                  pathType: 'Prefix',
+                  backend: { service: { name: 'bot', port: { name: 'http' } } },
+                },
+              ],
+            },
+          },
+        ],
+      });
+      // Streams pass through ingress-nginx unbuffered, and long answers are not cut at 60 s.
+      expect(ingress.metadata!.annotations).to.include({
+        'nginx.ingress.kubernetes.io/proxy-buffering': 'off',
+        'nginx.ingress.kubernetes.io/proxy-read-timeout': '600',
+      });
+    });
+
+    it('serves HTTPS with the named certificate, which cert-manager issues when an issuer is named', () => {
+      const ingress = desiredIngress(
+        exposed({
+          host: 'chat.example.com',
+          tls: {
+            secretName: 'chat-tls',
+            issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer' },
+          },
+        }),
+      )!;
+      expect(ingress.spec!.tls).to.deep.equal([
+        { hosts: ['chat.example.com'], secretName: 'chat-tls' },
+      ]);
+      expect(ingress.metadata!.annotations).to.include({
+        'cert-manager.io/cluster-issuer': 'letsencrypt',
+      });
+      const namespaced = desiredIngress(
+        exposed({ host: 'chat.example.com', tls: { secretName: 't', issuerRef: { name: 'ca' } } }),
+      )!;
+      expect(namespaced.metadata!.annotations).to.include({ 'cert-manager.io/issuer': 'ca' });
+    });
+
+    it('has no Ingress unless exposed', () => {
+      expect(desiredIngress(resolvedChatBot(productionSpec))).to.equal(undefined);
+    });
+
+    it('admits the ingress controller through the NetworkPolicy when client ranges are set', () => {
+      const policy = desiredNetworkPolicy(
+        exposed(
+          {
+            host: 'chat.example.com',
+            controllerNamespaceSelector: { 'kubernetes.io/metadata.name': 'ingress-nginx' },
+          },
+          { network: { allowedCIDRs: ['10.0.0.0/8'] } },
+        ),
+      ) as unknown as { spec: { ingress: Array<{ from?: unknown[] }> } };
+      expect(policy.spec.ingress[0]!.from).to.deep.equal([
+        { ipBlock: { cidr: '10.0.0.0/8' } },
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
+      ]);
     });
   });
 });

@@ -17,6 +17,7 @@ export const childNames = (name: string) => ({
   autoscaler: name,
   disruptionBudget: name,
   networkPolicy: name,
+  ingress: name,
   configMap: `${name}-config`,
   claim: `${name}-data`,
   /** Token signing keys and the API-key pepper. */

@@ -53,6 +53,25 @@ const invalidChatBots: Array<[string, Record<string, unknown>, RegExp]> = [
     /allowedCIDRs\[0\].*CIDR notation/,
   ],
   [
+    'allowed client ranges but no way for an exposed ChatBot to admit its ingress controller',
+    {
+      model: pvcModel,
+      network: { allowedCIDRs: ['10.0.0.0/8'] },
+      expose: { host: 'chat.example.com' },
+    },
+    /spec.expose: Invalid value.*set expose.controllerNamespaceSelector/,
+  ],
+  [
+    'an exposed host that is not a DNS name',
+    { model: pvcModel, expose: { host: 'Chat Bot!' } },
+    /spec.expose.host.*should match/,
+  ],
+  [
+    'TLS without the certificate Secret',
+    { model: pvcModel, expose: { host: 'chat.example.com', tls: { issuerRef: { name: 'ca' } } } },
+    /spec.expose.tls.secretName: Required value/,
+  ],
+  [
     'an unknown topology spread',
     { model: pvcModel, scheduling: { topologySpread: 'Sometimes' } },
     /Unsupported value: "Sometimes": supported values: "Preferred", "Required", "None"/,

@@ -44,7 +44,8 @@ export async function convergeChatBotAndApiKey(
       return cb?.status?.observedGeneration === generation && !applyFailed && cb;
     });
 
-  // Every optional child: autoscaler and disruption budget (2–3 replicas), network policy.
+  // Every optional child: autoscaler and disruption budget (2–3 replicas), network policy,
+  // ingress.
   await k.apply({
     apiVersion: 'clawbot.dev/v1alpha1',
     kind: 'ChatBot',
@@ -56,6 +57,10 @@ export async function convergeChatBotAndApiKey(
       },
       scaling: { autoscaling: { minReplicas: 2, maxReplicas: 3 } },
       network: { allowedCIDRs: ['10.20.0.0/16'] },
+      expose: {
+        host: 'chat.example.com',
+        controllerNamespaceSelector: { 'kubernetes.io/metadata.name': 'ingress-nginx' },
+      },
     },
   });
   await k.apply({
@@ -70,6 +75,7 @@ export async function convergeChatBotAndApiKey(
     [resources.autoscalers, 'bot'],
     [resources.disruptionBudgets, 'bot'],
     [resources.networkPolicies, 'bot'],
+    [resources.ingresses, 'bot'],
   ];
   const children: Array<[ResourceType, string]> = [
     [resources.deployments, 'bot'],
@@ -107,9 +113,9 @@ export async function convergeChatBotAndApiKey(
     return list.items.some((e) => (e.count ?? 0) >= 2);
   });
 
-  // Fixed at one replica and open to every network: the optional children are deleted.
+  // Fixed at one replica, open to every network, not exposed: the optional children are deleted.
   await k.patch('chatbot', 'bot', {
-    spec: { scaling: { autoscaling: null, replicas: 1 }, network: null },
+    spec: { scaling: { autoscaling: null, replicas: 1 }, network: null, expose: null },
   });
   await statusFor(2);
   await until('the optional children deleted', async () =>

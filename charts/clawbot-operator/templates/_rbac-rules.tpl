@@ -6,7 +6,8 @@ shows that taking any single verb away breaks it, so keep the two in step.
 - list, watch: every type the operator caches (operator/kit/informer.ts).
 - create + patch: children written with server-side apply (a PATCH, which needs create as well
   when the object does not exist yet).
-- delete: children a spec change makes unwanted (autoscaler, disruption budget, network policy),
+- delete: children a spec change makes unwanted (autoscaler, disruption budget, network policy,
+  ingress),
   and an ApiKey's staged Secret after a rotation.
 - get: fresh reads after a write (the ApiKey controller plans its next step from the server).
 - update: resourceVersion-checked writes (ApiKey finalizers and status, key Secrets).
@@ -47,6 +48,9 @@ shows that taking any single verb away breaks it, so keep the two in step.
   verbs: [list, watch, create, patch, delete]
 - apiGroups: [networking.k8s.io]
   resources: [networkpolicies]
+  verbs: [list, watch, create, patch, delete]
+- apiGroups: [networking.k8s.io]
+  resources: [ingresses]
   verbs: [list, watch, create, patch, delete]
 - apiGroups: [""]
   resources: [secrets]
