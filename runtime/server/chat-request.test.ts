@@ -82,6 +82,12 @@ describe('parseChatRequest (/api/chat)', () => {
     ],
     ['a missing role', { messages: [{ content: 'x' }] }, 'messages[0].role', /, not missing/],
     [
+      'a role every object has',
+      { messages: [{ role: 'constructor', content: 'x' }] },
+      'messages[0].role',
+      /one of "system", "user", "assistant", not "constructor"/,
+    ],
+    [
       'non-string content',
       { messages: [{ role: 'user', content: 42 }] },
       'messages[0].content',
@@ -204,6 +210,13 @@ describe('parseCompletionRequest (/v1/chat/completions)', () => {
       400,
       'messages[0].role',
       /tool messages are not supported/,
+    ],
+    [
+      'a role every object has',
+      { messages: [{ role: 'toString', content: 'x' }] },
+      400,
+      'messages[0].role',
+      /not "toString"/,
     ],
     [
       'an image part',

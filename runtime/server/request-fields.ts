@@ -190,15 +190,23 @@ export function messagesField(body: Json, rules: MessageRules): ChatMessage[] {
       );
     }
     const { role, content } = message as Json;
-    const known = Object.keys(rules.roles);
-    if (typeof role !== 'string' || !(role in rules.roles)) {
-      const hint = typeof role === 'string' ? rules.refusedRoles?.[role] : undefined;
+    const engineRole = ownValue(rules.roles, role);
+    if (engineRole === undefined) {
+      const known = Object.keys(rules.roles);
+      const hint = ownValue(rules.refusedRoles, role);
       throw invalid(
         `${param}.role`,
         hint ??
           `${param}.role must be one of ${known.map((r) => `"${r}"`).join(', ')}, not ${typeof role === 'string' ? `"${role}"` : describeJson(role)}`,
       );
     }
-    return { role: rules.roles[role]!, content: rules.content(content, `${param}.content`) };
+    return { role: engineRole, content: rules.content(content, `${param}.content`) };
   });
+}
+
+/** record[key] for a key of its own: "constructor" or "toString" is in every object, no role. */
+function ownValue<T>(record: Readonly<Record<string, T>> | undefined, key: unknown): T | undefined {
+  return typeof key === 'string' && record !== undefined && Object.hasOwn(record, key)
+    ? record[key]
+    : undefined;
 }
