@@ -205,11 +205,11 @@ describe('parseCompletionRequest (/v1/chat/completions)', () => {
     ['JSON mode', { response_format: { type: 'json_object' } }, 400, 'response_format', /JSON/],
     ['stream_options without stream', { stream_options: {} }, 400, 'stream_options', /only/],
     [
-      'a tool message',
-      { messages: [{ role: 'tool', content: 'x' }] },
+      'a tool message, naming which one',
+      { messages: [...hello, { role: 'tool', content: 'x' }] },
       400,
-      'messages[0].role',
-      /tool messages are not supported/,
+      'messages[1].role',
+      /^messages\[1\]\.role "tool" is not supported: this server does not call tools$/,
     ],
     [
       'a role every object has',
