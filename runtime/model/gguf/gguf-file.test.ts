@@ -60,6 +60,51 @@ describe('GGUF writer and reader', () => {
     }
   });
 
+  describe('refuses at open a tensor the file cannot hold', () => {
+    const tensors = [
+      { name: 'f', shape: [4, 2], type: GgmlType.F32, data: new Uint8Array(32) },
+      { name: 'q', shape: [32, 2], type: GgmlType.Q8_0, data: new Uint8Array(68) },
+    ];
+    /** The file with tensor `name`'s directory entry changed: its dims, then type and offset. */
+    async function withEntry(name: string, change: (entry: DataView) => void) {
+      const bytes = Buffer.from(encodeGguf({}, tensors));
+      const at = bytes.indexOf(name, 24) + name.length;
+      const dims = bytes.readUInt32LE(at);
+      change(new DataView(bytes.buffer, bytes.byteOffset + at + 4, dims * 8 + 12));
+      const path = join(dir, 'c.gguf');
+      await writeFile(path, bytes);
+      return path;
+    }
+
+    it('whose shape needs more bytes than follow its offset', async () => {
+      // 2^31 x 2 floats: reading them once aborted the process (a read beyond 2 GiB).
+      const path = await withEntry('f', (entry) => entry.setBigUint64(0, 2n ** 31n, true));
+      await expectRejection(
+        openGguf(path),
+        /c\.gguf is not a readable GGUF file: tensor f \(shape \[2147483648, 2\]\) needs 17179869184 bytes from offset \d+, past the end of the file \(\d+ bytes\): the file is truncated or corrupt/,
+      );
+    });
+
+    it('whose offset is past the end of the file', async () => {
+      const path = await withEntry('q', (entry) => entry.setBigUint64(16 + 4, 2n ** 40n, true));
+      await expectRejection(
+        openGguf(path),
+        /tensor q .* needs 68 bytes from offset 1099511627\d+, past the end/,
+      );
+    });
+
+    it('whose rows are not whole quantization blocks', async () => {
+      const path = await withEntry('q', (entry) => {
+        entry.setBigUint64(0, 16n, true);
+        entry.setBigUint64(8, 4n, true);
+      });
+      await expectRejection(
+        openGguf(path),
+        /tensor q is Q8_0 with rows of 16 values, not whole blocks of 32/,
+      );
+    });
+  });
+
   it('names the file when it is not GGUF', async () => {
     const path = join(dir, 'b.gguf');
     await writeFile(path, 'not a gguf file at all');

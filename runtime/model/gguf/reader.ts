@@ -5,7 +5,13 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { dequantize } from './dequantize.ts';
 import type { GgmlTypeId } from './ggml-type.ts';
-import { ggmlTypeName, isSupportedType, SUPPORTED_TYPES, tensorByteSize } from './ggml-type.ts';
+import {
+  blockElements,
+  ggmlTypeName,
+  isSupportedType,
+  SUPPORTED_TYPES,
+  tensorByteSize,
+} from './ggml-type.ts';
 
 export type MetadataValue = string | number | bigint | boolean | MetadataValue[];
 
@@ -35,7 +41,7 @@ export async function openGguf(path: string): Promise<GgufFile> {
   try {
     parsed = await gguf(path, { allowLocalFile: true });
   } catch (e) {
-    throw new Error(`${path} is not a readable GGUF file: ${(e as Error).message}`, { cause: e });
+    throw unreadable(path, (e as Error).message, e);
   }
   const dataStart = Number(parsed.tensorDataOffset);
   const tensors = new Map<string, GgufTensorInfo>(
@@ -53,6 +59,13 @@ export async function openGguf(path: string): Promise<GgufFile> {
   );
   const { version: _v, tensor_count: _t, kv_count: _k, ...metadata } = parsed.metadata;
   const file: FileHandle = await open(path, 'r');
+  try {
+    const { size } = await file.stat();
+    for (const info of tensors.values()) checkExtent(path, info, size);
+  } catch (e) {
+    await file.close();
+    throw e;
+  }
 
   const readTensor = async (name: string) => {
     const info = tensors.get(name);
@@ -79,4 +92,35 @@ export async function openGguf(path: string): Promise<GgufFile> {
     },
     close: () => file.close(),
   };
+}
+
+function unreadable(path: string, why: string, cause?: unknown): Error {
+  return new Error(`${path} is not a readable GGUF file: ${why}`, { cause });
+}
+
+/**
+ * A tensor of a supported type must be whole blocks per row and lie inside the file: checked
+ * when the file is opened, so a corrupt shape or offset is refused before its data is allocated.
+ * (Unsupported types are refused when read.)
+ */
+function checkExtent(path: string, info: GgufTensorInfo, fileSize: number): void {
+  if (!isSupportedType(info.type)) return;
+  const rowLength = info.shape[0] ?? 1;
+  const block = blockElements(info.type);
+  if (rowLength % block !== 0) {
+    throw unreadable(
+      path,
+      `tensor ${info.name} is ${ggmlTypeName(info.type)} with rows of ${rowLength} values, ` +
+        `not whole blocks of ${block}: the file is corrupt`,
+    );
+  }
+  const bytes = tensorByteSize(info.type, info.elements);
+  if (info.offset + bytes > fileSize) {
+    throw unreadable(
+      path,
+      `tensor ${info.name} (shape [${info.shape.join(', ')}]) needs ${bytes} bytes from offset ` +
+        `${info.offset}, past the end of the file (${fileSize} bytes): the file is truncated ` +
+        'or corrupt; download it again',
+    );
+  }
 }
