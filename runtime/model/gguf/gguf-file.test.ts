@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dequantize } from './dequantize.ts';
@@ -103,6 +103,69 @@ describe('GGUF writer and reader', () => {
         /tensor q is Q8_0 with rows of 16 values, not whole blocks of 32/,
       );
     });
+  });
+
+  describe('refuses a header the file cannot hold', () => {
+    const header = encodeGguf(
+      {
+        'general.architecture': { type: 'string', value: 'llama' },
+        'tokenizer.ggml.tokens': { type: 'string[]', value: ['a', 'b'] },
+      },
+      [{ name: 'f', shape: [4, 2], type: GgmlType.F32, data: new Uint8Array(32) }],
+    );
+    const path = () => join(dir, 'h.gguf');
+
+    it('cut short anywhere inside it, instead of reading zeros past the end', async () => {
+      const key = Buffer.from(header).indexOf('tokenizer');
+      const name = Buffer.from(header).indexOf('f', key + 30);
+      for (const end of [12, 20, key + 3, key + 30, name, name + 10]) {
+        await writeFile(path(), header.subarray(0, end));
+        await expectRejection(
+          openGguf(path()),
+          new RegExp(`needs \\d+ bytes, but the file ends at byte ${end}|hold at most`),
+        );
+      }
+    });
+
+    it('declaring more tensors than the file could list, without reading on', async () => {
+      const bytes = Buffer.from(header);
+      bytes.writeBigUInt64LE(10_000_000n, 8);
+      await writeFile(path(), bytes);
+      await expectRejection(
+        openGguf(path()),
+        /declares 10000000 tensors, but its remaining \d+ bytes hold at most \d+: the file is truncated or corrupt; download it again/,
+      );
+    });
+
+    it('longer than any real header, without reading it', async () => {
+      // A 100 MiB sparse file whose first key claims 80 MiB.
+      const bytes = Buffer.from(header.subarray(0, 32));
+      bytes.writeBigUInt64LE(80n * 2n ** 20n, 24);
+      await writeFile(path(), bytes);
+      await truncate(path(), 100 * 2 ** 20);
+      await expectRejection(
+        openGguf(path()),
+        /past the first 64 MiB, longer than any model's header/,
+      );
+    });
+
+    it('naming a tensor twice', async () => {
+      const twice = { name: 'f', shape: [8], type: GgmlType.F32, data: new Uint8Array(32) };
+      await writeFile(path(), encodeGguf({}, [twice, twice]));
+      await expectRejection(openGguf(path()), /tensor "f" appears twice/);
+    });
+  });
+
+  it('reads a header longer than its first read', async () => {
+    const template = 'x'.repeat(3 * 2 ** 20);
+    const path = join(dir, 'long.gguf');
+    await writeFile(
+      path,
+      encodeGguf({ 'tokenizer.chat_template': { type: 'string', value: template } }, []),
+    );
+    const file = await openGguf(path);
+    await file.close();
+    expect(file.metadata['tokenizer.chat_template']).to.equal(template);
   });
 
   it('names the file when it is not GGUF', async () => {

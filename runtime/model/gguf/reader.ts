@@ -1,6 +1,6 @@
-// Opens a GGUF file: header, metadata and tensor directory through @huggingface/gguf, tensor data
-// read by offset on demand so a large model is never loaded whole.
-import { gguf } from '@huggingface/gguf';
+// Opens a GGUF file: header, metadata and tensor directory parsed by ./header.ts from as many
+// bytes as the header takes, tensor data read by offset on demand so a large model is never
+// loaded whole.
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { dequantize } from './dequantize.ts';
@@ -12,8 +12,12 @@ import {
   SUPPORTED_TYPES,
   tensorByteSize,
 } from './ggml-type.ts';
+import { type GgufHeader, type MetadataValue, parseGgufHeader } from './header.ts';
 
-export type MetadataValue = string | number | bigint | boolean | MetadataValue[];
+export type { MetadataValue } from './header.ts';
+
+// Enough for the header of a small model in one read; a larger vocabulary takes a few more.
+const FIRST_READ_BYTES = 1 << 20;
 
 export interface GgufTensorInfo {
   name: string;
@@ -37,30 +41,28 @@ export interface GgufFile {
 }
 
 export async function openGguf(path: string): Promise<GgufFile> {
-  let parsed;
-  try {
-    parsed = await gguf(path, { allowLocalFile: true });
-  } catch (e) {
-    throw unreadable(path, (e as Error).message, e);
-  }
-  const dataStart = Number(parsed.tensorDataOffset);
-  const tensors = new Map<string, GgufTensorInfo>(
-    parsed.tensorInfos.map((t) => {
-      const shape = t.shape.map(Number);
-      const info = {
-        name: t.name,
-        shape,
-        type: t.dtype as number,
-        elements: shape.reduce((a, b) => a * b, 1),
-        offset: dataStart + Number(t.offset),
-      };
-      return [t.name, info];
-    }),
-  );
-  const { version: _v, tensor_count: _t, kv_count: _k, ...metadata } = parsed.metadata;
   const file: FileHandle = await open(path, 'r');
+  let tensors: Map<string, GgufTensorInfo>;
+  let metadata: Record<string, MetadataValue>;
   try {
     const { size } = await file.stat();
+    let header: GgufHeader;
+    try {
+      header = await readHeader(file, size);
+    } catch (e) {
+      throw unreadable(path, (e as Error).message, e);
+    }
+    ({ metadata } = header);
+    tensors = new Map(
+      header.tensors.map((t) => [
+        t.name,
+        {
+          ...t,
+          elements: t.shape.reduce((a, b) => a * b, 1),
+          offset: header.dataOffset + t.offset,
+        },
+      ]),
+    );
     for (const info of tensors.values()) checkExtent(path, info, size);
   } catch (e) {
     await file.close();
@@ -83,7 +85,7 @@ export async function openGguf(path: string): Promise<GgufFile> {
 
   return {
     path,
-    metadata: metadata as Record<string, MetadataValue>,
+    metadata,
     tensors,
     readTensor,
     async readFloats(name) {
@@ -92,6 +94,23 @@ export async function openGguf(path: string): Promise<GgufFile> {
     },
     close: () => file.close(),
   };
+}
+
+/** Reads as much of the file as its header takes (within the file), and parses it. */
+async function readHeader(file: FileHandle, size: number): Promise<GgufHeader> {
+  let bytes = new Uint8Array(0);
+  let wanted = Math.min(size, FIRST_READ_BYTES);
+  for (;;) {
+    const more = new Uint8Array(wanted);
+    more.set(bytes);
+    const { bytesRead } = await file.read(more, bytes.length, wanted - bytes.length, bytes.length);
+    bytes = more.subarray(0, bytes.length + bytesRead);
+    const parse = parseGgufHeader(bytes, size);
+    if ('header' in parse) return parse.header;
+    if (bytesRead === 0) throw new Error('the file got shorter while it was read');
+    // Doubling keeps the re-parsing of a large header to a few passes.
+    wanted = Math.min(size, Math.max(parse.needBytes, 2 * bytes.length));
+  }
 }
 
 function unreadable(path: string, why: string, cause?: unknown): Error {
