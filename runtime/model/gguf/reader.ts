@@ -13,6 +13,7 @@ import {
   tensorByteSize,
 } from './ggml-type.ts';
 import { type GgufHeader, type MetadataValue, parseGgufHeader } from './header.ts';
+import { readFully } from './read-fully.ts';
 
 export type { MetadataValue } from './header.ts';
 
@@ -78,8 +79,9 @@ export async function openGguf(path: string): Promise<GgufFile> {
       );
     }
     const data = new Uint8Array(tensorByteSize(info.type, info.elements));
-    const { bytesRead } = await file.read(data, 0, data.length, info.offset);
-    if (bytesRead !== data.length) throw new Error(`${path} is truncated inside tensor ${name}`);
+    if ((await readFully(file, data, info.offset)) !== data.length) {
+      throw new Error(`${path} is truncated inside tensor ${name}`);
+    }
     return { info, type: info.type, data };
   };
 
