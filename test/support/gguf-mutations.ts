@@ -12,6 +12,7 @@ export type FieldKind =
   | 'array item type'
   | 'array length'
   | 'value'
+  | 'array item'
   | 'dimension count'
   | 'dimension'
   | 'tensor type'
@@ -51,14 +52,14 @@ export function ggufFields(bytes: Uint8Array): Field[] {
     const length = field('string length', 8);
     at += length;
   };
-  const value = (type: number) => {
+  const value = (type: number, kind: 'value' | 'array item') => {
     if (type === 8) string();
     else if (type === 9) {
       const itemType = field('array item type', 4);
       const length = field('array length', 8);
-      for (let i = 0; i < length; i++) value(itemType);
+      for (let i = 0; i < length; i++) value(itemType, 'array item');
     } else {
-      fields.push({ kind: 'value', at, size: SCALAR_SIZES[type]! });
+      fields.push({ kind, at, size: SCALAR_SIZES[type]! });
       at += SCALAR_SIZES[type]!;
     }
   };
@@ -66,7 +67,7 @@ export function ggufFields(bytes: Uint8Array): Field[] {
   const entries = field('count', 8);
   for (let i = 0; i < entries; i++) {
     string();
-    value(field('value type', 4));
+    value(field('value type', 4), 'value');
   }
   for (let i = 0; i < tensors; i++) {
     string();
@@ -88,7 +89,8 @@ export type Mutation =
 /** Values that break sizes and counts, given the field's own value and the file's size. */
 function breakingValues(own: bigint, fileSize: number, size: number): bigint[] {
   const max = (1n << BigInt(8 * size)) - 1n;
-  const candidates = [0n, 1n, 2n, 3n, 4n, own - 1n, own + 1n, own * 2n, BigInt(fileSize)];
+  const candidates = [0n, 1n, 2n, 3n, 4n, own / 2n, own - 1n, own + 1n, own * 2n];
+  candidates.push(BigInt(fileSize));
   candidates.push(BigInt(fileSize) + 1n, 255n, 256n, 2n ** 16n, 2n ** 31n - 1n, 2n ** 31n);
   candidates.push(2n ** 32n - 1n, 2n ** 32n, 2n ** 53n, 2n ** 63n, max);
   return candidates.filter((v) => v >= 0n && v <= max);
@@ -96,10 +98,19 @@ function breakingValues(own: bigint, fileSize: number, size: number): bigint[] {
 
 /**
  * Up to three mutations of `bytes`, each aimed at a field of `fields`, at a boundary between
- * fields, or anywhere in the file.
+ * fields, or anywhere in the file; with `only`, values set in fields of those kinds alone.
  */
-export function mutations(bytes: Uint8Array, fields: readonly Field[]): fc.Arbitrary<Mutation[]> {
-  const field = fc.nat(fields.length - 1);
+export function mutations(
+  bytes: Uint8Array,
+  fields: readonly Field[],
+  only?: readonly FieldKind[],
+): fc.Arbitrary<Mutation[]> {
+  // A kind first, so the many fields of a vocabulary do not crowd out the few of a shape.
+  const byKind = new Map<FieldKind, number[]>();
+  fields.forEach((f, i) => {
+    if (!only || only.includes(f.kind)) byKind.set(f.kind, [...(byKind.get(f.kind) ?? []), i]);
+  });
+  const field = fc.constantFrom(...byKind.values()).chain((indices) => fc.constantFrom(...indices));
   const boundary = fc.oneof(
     field.chain((i) => fc.constantFrom(fields[i]!.at, fields[i]!.at + 1, fields[i]!.at - 1)),
     fc.nat(bytes.length),
@@ -125,28 +136,30 @@ export function mutations(bytes: Uint8Array, fields: readonly Field[]): fc.Arbit
       )
       .map((value) => ({ kind: 'set' as const, field: i, value }));
   });
-  const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-    { weight: 6, arbitrary: set },
-    { weight: 2, arbitrary: boundary.map((at) => ({ kind: 'cut' as const, at })) },
-    {
-      weight: 1,
-      arbitrary: fc
-        .record({ at: fc.nat(bytes.length - 1), mask: fc.integer({ min: 1, max: 255 }) })
-        .map((m) => ({ kind: 'flip' as const, ...m })),
-    },
-    {
-      weight: 1,
-      arbitrary: fc
-        .record({ at: boundary, bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) })
-        .map((m) => ({ kind: 'insert' as const, ...m })),
-    },
-    {
-      weight: 1,
-      arbitrary: fc
-        .record({ at: boundary, length: fc.integer({ min: 1, max: 16 }) })
-        .map((m) => ({ kind: 'remove' as const, ...m })),
-    },
-  );
+  const mutation: fc.Arbitrary<Mutation> = only
+    ? set
+    : fc.oneof(
+        { weight: 6, arbitrary: set },
+        { weight: 2, arbitrary: boundary.map((at) => ({ kind: 'cut' as const, at })) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .record({ at: fc.nat(bytes.length - 1), mask: fc.integer({ min: 1, max: 255 }) })
+            .map((m) => ({ kind: 'flip' as const, ...m })),
+        },
+        {
+          weight: 1,
+          arbitrary: fc
+            .record({ at: boundary, bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) })
+            .map((m) => ({ kind: 'insert' as const, ...m })),
+        },
+        {
+          weight: 1,
+          arbitrary: fc
+            .record({ at: boundary, length: fc.integer({ min: 1, max: 16 }) })
+            .map((m) => ({ kind: 'remove' as const, ...m })),
+        },
+      );
   return fc.array(mutation, { minLength: 1, maxLength: 3 });
 }
 
