@@ -9,7 +9,7 @@ import type { KeySnapshot } from './key-index.ts';
 import { TokenCache } from './token-cache.ts';
 import { type TokenCheck, verifyToken } from './tokens.ts';
 
-const RUNS = fuzzRuns(500);
+const RUNS = fuzzRuns(1000);
 const settings = { issuer: 'clawbot-runtime', audience: 'team-a/helper' };
 const now = Date.parse('2030-01-01T00:00:00Z');
 const KID = 'signing-1';
