@@ -17,7 +17,6 @@ export interface GgufTensorEntry {
 }
 
 export interface GgufHeader {
-  version: number;
   metadata: Record<string, MetadataValue>;
   tensors: GgufTensorEntry[];
   /** Where the tensor data starts: the end of the directory, rounded up to the alignment. */
@@ -31,7 +30,7 @@ const MAGIC = 0x46554747; // "GGUF", little-endian
 const DEFAULT_ALIGNMENT = 32;
 // Real headers (vocabulary, merges, chat template) take tens of MiB at most; a corrupt count or
 // length must not make the reader take in a large file whole.
-export const MAX_HEADER_BYTES = 64 * 2 ** 20;
+const MAX_HEADER_BYTES = 64 * 2 ** 20;
 // ggml's GGML_MAX_DIMS.
 const MAX_DIMS = 4;
 // Arrays of arrays are legal but unused; the limit keeps recursion off the stack's edge.
@@ -155,7 +154,7 @@ class HeaderCursor {
       throw corrupt(`general.alignment must be a power of two (uint32), not ${String(alignment)}`);
     }
     const dataOffset = Math.ceil(this.at / alignment) * alignment;
-    return { version, metadata, tensors, dataOffset };
+    return { metadata, tensors, dataOffset };
   }
 
   /** `length` more bytes at the cursor, which must be inside the header and are then passed. */
