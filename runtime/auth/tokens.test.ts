@@ -105,6 +105,16 @@ describe('runtime auth: token verification over HTTP', () => {
     expect((await refusal(altered)).message).to.match(/signature does not match/);
   });
 
+  it('refuses a token whose signature is spelled another way (its unused bits set)', async () => {
+    const token = await forge({});
+    // 32 signature bytes end in a character whose two low bits are unused: a lenient decoder
+    // reads the same signature from four spellings.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respelled = token.slice(0, -1) + alphabet[alphabet.indexOf(token.at(-1)!) ^ 1];
+    bot.secrets.add(respelled);
+    expect((await refusal(respelled)).message).to.match(/signature is not unpadded base64url/);
+  });
+
   it('refuses an expired token, saying when it expired and where to get a new one', async () => {
     const exp = nowSeconds() - 120; // beyond the 60 s of clock tolerance
     const error = await refusal(await forge({ claims: { iat: exp - 3600, exp } }));

@@ -79,6 +79,14 @@ export async function verifyToken(
   ) {
     return { ok: true, keyId: cached.keyId, scopes: cached.scopes };
   }
+  if (!isCanonicalSignature(token)) {
+    return {
+      ok: false,
+      error: authErrors.invalidToken(
+        'its signature is not unpadded base64url: it was altered, or signed elsewhere',
+      ),
+    };
+  }
   try {
     let verifiedWith: LoadedSigningKey | undefined;
     const { payload } = await jwtVerify(
@@ -113,6 +121,17 @@ export async function verifyToken(
   } catch (error) {
     return { ok: false, error: refusal(error, token, now) };
   }
+}
+
+/**
+ * jose decodes the signature leniently (padding, whitespace, the unused low bits of its last
+ * character), so without this one signed token could be presented as several strings that all
+ * verify: anything keyed by the token string (the token cache, a deny list) would take them for
+ * different tokens.
+ */
+function isCanonicalSignature(token: string): boolean {
+  const signature = token.slice(token.lastIndexOf('.') + 1);
+  return Buffer.from(signature, 'base64url').toString('base64url') === signature;
 }
 
 function refusal(error: unknown, token: string, now: number): HttpError {

@@ -122,6 +122,36 @@ describe('importGguf', () => {
     expect(await readdir(dir)).to.deep.equal(['tiny.gguf']);
   });
 
+  // Both were imported before, into a model onnxruntime refused to load.
+  it('refuses a tensor of another shape than the metadata makes it, leaving nothing', async () => {
+    // blk.0.attn_k.weight is [64, 32] (2 KV heads of 16): its second dimension follows the
+    // name, n_dims and the first.
+    const name = Buffer.from('blk.0.attn_k.weight');
+    const bytes = Buffer.from(await readFile(gguf));
+    const rowsAt = bytes.indexOf(name) + name.length + 4 + 8;
+    expect(bytes.readBigUInt64LE(rowsAt)).to.equal(32n);
+    bytes.writeBigUInt64LE(16n, rowsAt);
+    await writeFile(gguf, bytes);
+    const e = await rejection(importGguf(gguf, join(dir, 'model')));
+    expect(e.message).to.equal(
+      "tensor blk.0.attn_k.weight has shape [64, 16], but the GGUF's llama.* metadata makes it [64, 32]: the GGUF is corrupt",
+    );
+    expect(await readdir(dir)).to.deep.equal(['tiny.gguf']);
+  });
+
+  it('refuses a vocab_size unlike the embedding', async () => {
+    const key = Buffer.from('llama.vocab_size');
+    const bytes = Buffer.from(await readFile(gguf));
+    const valueAt = bytes.indexOf(key) + key.length + 4;
+    expect(bytes.readUInt32LE(valueAt)).to.equal(279);
+    bytes.writeUInt32LE(280, valueAt);
+    await writeFile(gguf, bytes);
+    const e = await rejection(importGguf(gguf, join(dir, 'model')));
+    expect(e.message).to.match(
+      /tensor token_embd\.weight has shape \[64, 279\], but .* makes it \[64, 280\]/,
+    );
+  });
+
   it('names unsupported tensor types and the supported ones', async () => {
     // blk.0.attn_q.weight is a 2-D tensor: its type id follows the name, n_dims and two dims.
     const name = Buffer.from('blk.0.attn_q.weight');

@@ -82,6 +82,12 @@ describe('parseChatRequest (/api/chat)', () => {
     ],
     ['a missing role', { messages: [{ content: 'x' }] }, 'messages[0].role', /, not missing/],
     [
+      'a role every object has',
+      { messages: [{ role: 'constructor', content: 'x' }] },
+      'messages[0].role',
+      /one of "system", "user", "assistant", not "constructor"/,
+    ],
+    [
       'non-string content',
       { messages: [{ role: 'user', content: 42 }] },
       'messages[0].content',
@@ -199,11 +205,18 @@ describe('parseCompletionRequest (/v1/chat/completions)', () => {
     ['JSON mode', { response_format: { type: 'json_object' } }, 400, 'response_format', /JSON/],
     ['stream_options without stream', { stream_options: {} }, 400, 'stream_options', /only/],
     [
-      'a tool message',
-      { messages: [{ role: 'tool', content: 'x' }] },
+      'a tool message, naming which one',
+      { messages: [...hello, { role: 'tool', content: 'x' }] },
+      400,
+      'messages[1].role',
+      /^messages\[1\]\.role "tool" is not supported: this server does not call tools$/,
+    ],
+    [
+      'a role every object has',
+      { messages: [{ role: 'toString', content: 'x' }] },
       400,
       'messages[0].role',
-      /tool messages are not supported/,
+      /not "toString"/,
     ],
     [
       'an image part',

@@ -35,8 +35,8 @@ export function parseCompletionRequest(
   const messages = messagesField(body, {
     roles: { system: 'system', developer: 'system', user: 'user', assistant: 'assistant' },
     refusedRoles: {
-      tool: 'tool messages are not supported: this server does not call tools',
-      function: 'function messages are not supported: this server does not call functions',
+      tool: 'this server does not call tools',
+      function: 'this server does not call functions',
     },
     content: textContent,
   });

@@ -155,7 +155,7 @@ export function withoutNulls(body: Json): Json {
 export interface MessageRules {
   /** Accepted roles, and the engine role each one becomes. */
   roles: Readonly<Record<string, Role>>;
-  /** A hint for a role the API knows but this server cannot serve (e.g. OpenAI's "tool"). */
+  /** Why this server cannot serve a role the API knows (e.g. OpenAI's "tool"). */
   refusedRoles?: Readonly<Record<string, string>>;
   /** The text of a message's `content`, or a thrown HttpError naming `param`. */
   content: (value: unknown, param: string) => string;
@@ -190,15 +190,24 @@ export function messagesField(body: Json, rules: MessageRules): ChatMessage[] {
       );
     }
     const { role, content } = message as Json;
-    const known = Object.keys(rules.roles);
-    if (typeof role !== 'string' || !(role in rules.roles)) {
-      const hint = typeof role === 'string' ? rules.refusedRoles?.[role] : undefined;
+    const engineRole = ownValue(rules.roles, role);
+    if (engineRole === undefined) {
+      const known = Object.keys(rules.roles);
+      const reason = ownValue(rules.refusedRoles, role);
       throw invalid(
         `${param}.role`,
-        hint ??
-          `${param}.role must be one of ${known.map((r) => `"${r}"`).join(', ')}, not ${typeof role === 'string' ? `"${role}"` : describeJson(role)}`,
+        reason
+          ? `${param}.role "${String(role)}" is not supported: ${reason}`
+          : `${param}.role must be one of ${known.map((r) => `"${r}"`).join(', ')}, not ${typeof role === 'string' ? `"${role}"` : describeJson(role)}`,
       );
     }
-    return { role: rules.roles[role]!, content: rules.content(content, `${param}.content`) };
+    return { role: engineRole, content: rules.content(content, `${param}.content`) };
   });
+}
+
+/** record[key] for a key of its own: "constructor" or "toString" is in every object, no role. */
+function ownValue<T>(record: Readonly<Record<string, T>> | undefined, key: unknown): T | undefined {
+  return typeof key === 'string' && record !== undefined && Object.hasOwn(record, key)
+    ? record[key]
+    : undefined;
 }

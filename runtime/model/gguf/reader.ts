@@ -1,13 +1,24 @@
-// Opens a GGUF file: header, metadata and tensor directory through @huggingface/gguf, tensor data
-// read by offset on demand so a large model is never loaded whole.
-import { gguf } from '@huggingface/gguf';
+// Opens a GGUF file: header, metadata and tensor directory parsed by ./header.ts from as many
+// bytes as the header takes, tensor data read by offset on demand so a large model is never
+// loaded whole.
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { dequantize } from './dequantize.ts';
 import type { GgmlTypeId } from './ggml-type.ts';
-import { ggmlTypeName, isSupportedType, SUPPORTED_TYPES, tensorByteSize } from './ggml-type.ts';
+import {
+  blockElements,
+  ggmlTypeName,
+  isSupportedType,
+  SUPPORTED_TYPES,
+  tensorByteSize,
+} from './ggml-type.ts';
+import { type GgufHeader, type MetadataValue, parseGgufHeader } from './header.ts';
+import { readFully } from './read-fully.ts';
 
-export type MetadataValue = string | number | bigint | boolean | MetadataValue[];
+export type { MetadataValue } from './header.ts';
+
+// Enough for the header of a small model in one read; a larger vocabulary takes a few more.
+const FIRST_READ_BYTES = 1 << 20;
 
 export interface GgufTensorInfo {
   name: string;
@@ -31,28 +42,33 @@ export interface GgufFile {
 }
 
 export async function openGguf(path: string): Promise<GgufFile> {
-  let parsed;
-  try {
-    parsed = await gguf(path, { allowLocalFile: true });
-  } catch (e) {
-    throw new Error(`${path} is not a readable GGUF file: ${(e as Error).message}`, { cause: e });
-  }
-  const dataStart = Number(parsed.tensorDataOffset);
-  const tensors = new Map<string, GgufTensorInfo>(
-    parsed.tensorInfos.map((t) => {
-      const shape = t.shape.map(Number);
-      const info = {
-        name: t.name,
-        shape,
-        type: t.dtype as number,
-        elements: shape.reduce((a, b) => a * b, 1),
-        offset: dataStart + Number(t.offset),
-      };
-      return [t.name, info];
-    }),
-  );
-  const { version: _v, tensor_count: _t, kv_count: _k, ...metadata } = parsed.metadata;
   const file: FileHandle = await open(path, 'r');
+  let tensors: Map<string, GgufTensorInfo>;
+  let metadata: Record<string, MetadataValue>;
+  try {
+    const { size } = await file.stat();
+    let header: GgufHeader;
+    try {
+      header = await readHeader(file, size);
+    } catch (e) {
+      throw unreadable(path, (e as Error).message, e);
+    }
+    ({ metadata } = header);
+    tensors = new Map(
+      header.tensors.map((t) => [
+        t.name,
+        {
+          ...t,
+          elements: t.shape.reduce((a, b) => a * b, 1),
+          offset: header.dataOffset + t.offset,
+        },
+      ]),
+    );
+    for (const info of tensors.values()) checkExtent(path, info, size);
+  } catch (e) {
+    await file.close();
+    throw e;
+  }
 
   const readTensor = async (name: string) => {
     const info = tensors.get(name);
@@ -63,14 +79,15 @@ export async function openGguf(path: string): Promise<GgufFile> {
       );
     }
     const data = new Uint8Array(tensorByteSize(info.type, info.elements));
-    const { bytesRead } = await file.read(data, 0, data.length, info.offset);
-    if (bytesRead !== data.length) throw new Error(`${path} is truncated inside tensor ${name}`);
+    if ((await readFully(file, data, info.offset)) !== data.length) {
+      throw new Error(`${path} is truncated inside tensor ${name}`);
+    }
     return { info, type: info.type, data };
   };
 
   return {
     path,
-    metadata: metadata as Record<string, MetadataValue>,
+    metadata,
     tensors,
     readTensor,
     async readFloats(name) {
@@ -79,4 +96,52 @@ export async function openGguf(path: string): Promise<GgufFile> {
     },
     close: () => file.close(),
   };
+}
+
+/** Reads as much of the file as its header takes (within the file), and parses it. */
+async function readHeader(file: FileHandle, size: number): Promise<GgufHeader> {
+  let bytes = new Uint8Array(0);
+  let wanted = Math.min(size, FIRST_READ_BYTES);
+  for (;;) {
+    const more = new Uint8Array(wanted);
+    more.set(bytes);
+    const { bytesRead } = await file.read(more, bytes.length, wanted - bytes.length, bytes.length);
+    bytes = more.subarray(0, bytes.length + bytesRead);
+    const parse = parseGgufHeader(bytes, size);
+    if ('header' in parse) return parse.header;
+    if (bytesRead === 0) throw new Error('the file got shorter while it was read');
+    // Doubling keeps the re-parsing of a large header to a few passes.
+    wanted = Math.min(size, Math.max(parse.needBytes, 2 * bytes.length));
+  }
+}
+
+function unreadable(path: string, why: string, cause?: unknown): Error {
+  return new Error(`${path} is not a readable GGUF file: ${why}`, { cause });
+}
+
+/**
+ * A tensor of a supported type must be whole blocks per row and lie inside the file: checked
+ * when the file is opened, so a corrupt shape or offset is refused before its data is allocated.
+ * (Unsupported types are refused when read.)
+ */
+function checkExtent(path: string, info: GgufTensorInfo, fileSize: number): void {
+  if (!isSupportedType(info.type)) return;
+  const rowLength = info.shape[0] ?? 1;
+  const block = blockElements(info.type);
+  if (rowLength % block !== 0) {
+    throw unreadable(
+      path,
+      `tensor ${info.name} is ${ggmlTypeName(info.type)} with rows of ${rowLength} values, ` +
+        `not whole blocks of ${block}: the file is corrupt`,
+    );
+  }
+  const bytes = tensorByteSize(info.type, info.elements);
+  if (info.offset + bytes > fileSize) {
+    throw unreadable(
+      path,
+      `tensor ${info.name} (shape [${info.shape.join(', ')}]) needs ${bytes} bytes from offset ` +
+        `${info.offset}, past the end of the file (${fileSize} bytes): the file is truncated ` +
+        'or corrupt; download it again',
+    );
+  }
 }

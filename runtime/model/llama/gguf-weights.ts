@@ -101,9 +101,17 @@ export function decoderWeightsFromGguf(
   config: LlamaConfig,
   options: WeightOptions = DEFAULT_WEIGHT_OPTIONS,
 ): DecoderWeights {
+  const shapes = llamaTensorShapes(config);
   const info = (name: string) => {
     const t = file.tensors.get(name);
     if (!t) throw new Error(`the GGUF lacks tensor ${name}, which a Llama model needs`);
+    const expected = shapes[name.replace(/^blk\.\d+\./, '').replace(/\.weight$/, '')]!;
+    if (!sameShape(t.shape, expected)) {
+      throw new Error(
+        `tensor ${name} has shape [${t.shape.join(', ')}], but the GGUF's llama.* metadata makes ` +
+          `it [${expected.join(', ')}]: the GGUF is corrupt`,
+      );
+    }
     return t;
   };
 
@@ -227,11 +235,12 @@ export function decoderWeightsFromGguf(
     });
   }
 
+  const embedding = info('token_embd.weight');
   return {
     embedding: {
       name: 'model.embed_tokens.weight',
       dataType: DataType.FLOAT,
-      dims: [config.vocabSize, config.hiddenSize],
+      dims: [embedding.shape[1]!, embedding.shape[0]!],
       bytes: async () => f32(await file.readFloats('token_embd.weight')),
     },
     layers,
@@ -243,4 +252,33 @@ export function decoderWeightsFromGguf(
       { name: config.tieWordEmbeddings ? 'token_embd.weight' : 'output.weight' },
     ]),
   };
+}
+
+/**
+ * The ggml shape (row length first) of each tensor of a Llama model, by name without its
+ * blk.N. prefix and .weight suffix: a tensor of another shape would be written into an ONNX
+ * model that onnxruntime refuses to load, or one that fails on its first step.
+ */
+function llamaTensorShapes(config: LlamaConfig): Record<string, readonly number[]> {
+  const { hiddenSize: d, numHeads, numKvHeads, headDim, intermediateSize: ffn } = config;
+  return {
+    token_embd: [d, config.vocabSize],
+    output: [d, config.vocabSize],
+    output_norm: [d],
+    attn_norm: [d],
+    ffn_norm: [d],
+    attn_q: [d, numHeads * headDim],
+    attn_k: [d, numKvHeads * headDim],
+    attn_v: [d, numKvHeads * headDim],
+    attn_output: [numHeads * headDim, d],
+    ffn_gate: [d, ffn],
+    ffn_up: [d, ffn],
+    ffn_down: [ffn, d],
+  };
+}
+
+/** Equal as ggml compares shapes: missing trailing dimensions are 1. */
+function sameShape(actual: readonly number[], expected: readonly number[]): boolean {
+  const length = Math.max(actual.length, expected.length);
+  return Array.from({ length }, (_, i) => (actual[i] ?? 1) === (expected[i] ?? 1)).every(Boolean);
 }

@@ -92,6 +92,27 @@ describe('tokenizer files from GGUF metadata', () => {
     expect(t.decode(ids, { skip_special_tokens: true })).to.equal('the 2024 cat');
   });
 
+  it('refuses a special token id outside the vocabulary', () => {
+    // Imported before: an eos id the model can never emit, so no generation could end.
+    const v = tinyVocabulary();
+    const metadata = {
+      'tokenizer.ggml.model': 'gpt2',
+      'tokenizer.ggml.tokens': v.tokens,
+      'tokenizer.ggml.merges': v.merges,
+      'tokenizer.ggml.bos_token_id': 1,
+      'tokenizer.ggml.eos_token_id': v.tokens.length,
+    };
+    expect(() => tokenizerFromGguf(metadata, 128)).to.throw(
+      `tokenizer.ggml.eos_token_id is ${v.tokens.length}, but the vocabulary's ids run from 0 to ${v.tokens.length - 1}: the GGUF is corrupt`,
+    );
+    expect(() =>
+      tokenizerFromGguf(
+        { ...metadata, 'tokenizer.ggml.eos_token_id': 2, 'tokenizer.ggml.padding_token_id': -1 },
+        128,
+      ),
+    ).to.throw(/padding_token_id is -1/);
+  });
+
   it('names the supported tokenizer kinds when given another', () => {
     expect(() => tokenizerFromGguf({ 'tokenizer.ggml.model': 'llama' }, 1)).to.throw(
       /"llama" is not supported; supported: "gpt2"/,

@@ -67,9 +67,18 @@ export function tokenizerFromGguf(
   const merges = stringArray(metadata, 'tokenizer.ggml.merges');
   const types = metadata['tokenizer.ggml.token_type'];
   const typeOf = (id: number) => (Array.isArray(types) ? Number(types[id]) : 1);
+  /** A special token's id, which must name a token of the vocabulary. */
   const id = (key: string) => {
     const v = metadata[`tokenizer.ggml.${key}`];
-    return v === undefined ? undefined : Number(v);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 0 || n >= tokens.length) {
+      throw new Error(
+        `tokenizer.ggml.${key} is ${String(v)}, but the vocabulary's ids run from 0 to ` +
+          `${tokens.length - 1}: the GGUF is corrupt`,
+      );
+    }
+    return n;
   };
   const bos = id('bos_token_id');
   const eos = id('eos_token_id');
