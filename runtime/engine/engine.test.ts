@@ -1,16 +1,18 @@
 // The engine as the HTTP server uses it: a worker thread running the real tiny model.
 import { expect } from 'chai';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../common/log.ts';
 import { GraphBuilder } from '../model/onnx/graph-builder.ts';
 import { DataType } from '../model/onnx/onnx-proto.ts';
 import { writeOnnxModel } from '../model/onnx/write-model.ts';
-import { createEngine } from './engine.ts';
+import { eventually } from '../../tools/eventually.ts';
+import { createEngine, injectWorkerFault } from './engine.ts';
 import { cudaProviderInstalled } from './execution-provider.ts';
 import type { EngineOptions } from './engine.ts';
 import { tinyModelFolder } from '../../test/support/engine-model.ts';
+import { FIRST_RESTART_DELAY_MS } from './restart-backoff.ts';
 import { EngineError } from './types.ts';
 import type { ChatMessage, Engine, GenerationRequest, GenerationResult } from './types.ts';
 
@@ -383,6 +385,166 @@ describe('engine limits (tiny model)', function () {
     expect((await rejection(engine.generate({ messages: ask('again') }))).code).to.equal(
       'unavailable',
     );
+  });
+});
+
+describe('engine recovery from a lost inference worker (tiny model)', function () {
+  /** A logger keeping its lines, and the engine's restart lines among them. */
+  function recordingLogger(onLine: (line: Record<string, unknown>) => void = () => undefined) {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger('engine-test', {
+      level: 'info',
+      write: (text) => {
+        const line = JSON.parse(text) as Record<string, unknown>;
+        lines.push(line);
+        onLine(line);
+      },
+    });
+    const named = (msg: string) => lines.filter((line) => line.msg === msg);
+    return { logger, named };
+  }
+
+  const restarting = /^the inference worker crashed and is restarting; retry in \d+ s$/;
+  const greedy = { messages: ask('Hello'), maxTokens: 8, temperature: 0 };
+  const serving = (engine: Engine) =>
+    eventually('the engine serves again', () => engine.status().state === 'serving', 20_000, 10);
+
+  it('fails what it holds when its worker throws, then serves from a new one', async () => {
+    const { logger, named } = recordingLogger();
+    const engine = await engineWith({ maxConcurrency: 1, maxQueue: 2, logger });
+    try {
+      const expected = (await complete(engine, greedy)).result.text;
+      const running = await engine.generate({
+        messages: ask('A long one'),
+        maxTokens: 2000,
+        temperature: 0,
+      });
+      await waitFor(() => engine.load().running === 1);
+      const queued = await engine.generate({ messages: ask('Next'), maxTokens: 5 });
+
+      injectWorkerFault(engine, 'throw');
+      for (const error of [await rejection(running.result), await rejection(queued.result)]) {
+        expect(error).to.be.instanceOf(EngineError);
+        expect(error.code).to.equal('unavailable');
+        expect(error.message).to.match(restarting);
+        expect(error.retryAfterSeconds).to.be.at.least(1);
+      }
+      const status = engine.status();
+      expect(status.state).to.equal('restarting');
+      expect(status.state === 'restarting' && status.reason).to.match(
+        /^the inference worker crashed: a test injected this fault into an inference step; /,
+      );
+      expect(engine.load()).to.deep.equal({ queued: 0, running: 0 });
+      const refused = await rejection(engine.generate(greedy));
+      expect(refused.code).to.equal('unavailable');
+      expect(refused.message).to.match(restarting);
+
+      await serving(engine);
+      expect((await complete(engine, greedy)).result.text).to.equal(expected);
+      expect(engine.restarts()).to.deep.equal({ crash: 1, exit: 0, load_failed: 0 });
+      expect(named('restarting the inference worker')).to.have.length(1);
+      expect(named('restarting the inference worker')[0]).to.include({
+        level: 'warn',
+        reason: 'crash',
+        cause: 'the inference worker crashed: a test injected this fault into an inference step',
+        backoffSeconds: FIRST_RESTART_DELAY_MS / 1000,
+      });
+      expect(named('inference worker restarted')).to.have.length(1);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('restarts a worker whose thread exits abruptly', async () => {
+    const engine = await engineWith({ logger: recordingLogger().logger });
+    try {
+      const running = await engine.generate({
+        messages: ask('A long one'),
+        maxTokens: 2000,
+        temperature: 0,
+      });
+      await waitFor(() => engine.load().running === 1);
+      injectWorkerFault(engine, 'exit');
+      expect((await rejection(running.result)).message).to.match(restarting);
+      const status = engine.status();
+      expect(status.state === 'restarting' && status.reason).to.match(
+        /^the inference worker exited with code 70; /,
+      );
+      await serving(engine);
+      expect((await complete(engine, greedy)).result.usage.completionTokens).to.equal(8);
+      expect(engine.restarts()).to.deep.equal({ crash: 0, exit: 1, load_failed: 0 });
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('keeps trying to reload a model it cannot load, saying why, waiting longer each time', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'engine-reload-'));
+    const { logger, named } = recordingLogger();
+    await cp(await tinyModelFolder(), dir, { recursive: true });
+    const engine = await createEngine({ modelPath: dir, executionProvider: 'cpu', logger });
+    try {
+      await rename(join(dir, 'onnx'), join(dir, 'onnx-away'));
+      injectWorkerFault(engine, 'exit');
+      const reason = await eventually(
+        'a failed reload in the status',
+        () => {
+          const status = engine.status();
+          return status.state === 'restarting' && /could not be reloaded/.test(status.reason)
+            ? status.reason
+            : undefined;
+        },
+        20_000,
+        10,
+      );
+      expect(reason).to.match(
+        /^the model could not be reloaded: cannot load .*model\.onnx: .*; a new inference worker starts in \d s$/,
+      );
+      expect((await rejection(engine.generate(greedy))).message).to.match(restarting);
+      await rename(join(dir, 'onnx-away'), join(dir, 'onnx'));
+
+      await serving(engine);
+      expect((await complete(engine, greedy)).result.usage.completionTokens).to.equal(8);
+      const waits = named('restarting the inference worker').map((line) => [
+        line.reason,
+        line.backoffSeconds,
+      ]);
+      expect(waits.slice(0, 2)).to.deep.equal([
+        ['exit', 1],
+        ['load_failed', 2],
+      ]);
+      expect(engine.restarts()).to.include({ exit: 1 });
+      expect(engine.restarts().load_failed).to.be.at.least(1);
+    } finally {
+      await engine.close();
+      await rm(dir, { recursive: true });
+    }
+  });
+
+  it('does not restart its worker once closed during the backoff', async () => {
+    const { logger, named } = recordingLogger();
+    const engine = await engineWith({ logger });
+    injectWorkerFault(engine, 'exit');
+    await waitFor(() => engine.status().state === 'restarting');
+    await engine.close();
+    await new Promise((resolve) => setTimeout(resolve, FIRST_RESTART_DELAY_MS + 300));
+    expect(engine.status()).to.deep.equal({ state: 'closed' });
+    expect(named('loading the model in a new inference worker')).to.deep.equal([]);
+    const refused = await rejection(engine.generate(greedy));
+    expect(refused.message).to.equal('the engine is shutting down; retry on another replica');
+  });
+
+  it('closes a new worker that is still loading the model, never serving from it', async () => {
+    let closing: Promise<void> | undefined;
+    const { logger, named } = recordingLogger((line) => {
+      if (line.msg === 'loading the model in a new inference worker') closing = engine.close();
+    });
+    const engine = await engineWith({ logger });
+    injectWorkerFault(engine, 'exit');
+    await eventually('the new worker loads', () => closing !== undefined, 20_000, 10);
+    await closing;
+    expect(engine.status()).to.deep.equal({ state: 'closed' });
+    expect(named('inference worker restarted')).to.deep.equal([]);
   });
 });
 

@@ -22,15 +22,18 @@ import type { ChatCodec } from './chat-codec.ts';
 import { GenerationStream } from './generation-stream.ts';
 import { readModelFolder } from './model-folder.ts';
 import type { ModelFolder } from './model-folder.ts';
-import type { FromWorker, SequenceEvent, ToWorker, WorkerConfig } from './protocol.ts';
+import type { FromWorker, SequenceEvent, ToWorker, WorkerConfig, WorkerFault } from './protocol.ts';
 import { randomSeed } from './random.ts';
+import { restartDelayMs } from './restart-backoff.ts';
 import type { SamplingParams } from './sampler.ts';
 import { EngineError } from './types.ts';
 import type {
   Engine,
+  EngineStatus,
   Generation,
   GenerationRequest,
   ModelInfo,
+  RestartReason,
   SamplingDefaults,
 } from './types.ts';
 
@@ -88,7 +91,7 @@ export const ENGINE_DEFAULTS = {
   threadSpinning: false,
 } as const;
 
-/** Seconds a client is told to wait when the engine is shutting down or broken. */
+/** Seconds a client is told to wait when the engine is shutting down or out of memory. */
 const UNAVAILABLE_RETRY_SECONDS = 5;
 
 export async function createEngine(options: EngineOptions): Promise<Engine> {
@@ -115,26 +118,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   // runtime sends nothing anywhere. Set here, in the main thread, because the native library
   // reads the process environment, which a worker's process.env does not change.
   process.env.ORT_DISABLE_TELEMETRY ??= '1';
-  const worker = new Worker(workerUrl(), { workerData: config });
-  const ready = await new Promise<Extract<FromWorker, { type: 'ready' }>>((resolve, reject) => {
-    const onMessage = (message: FromWorker) => {
-      if (message.type === 'log') logger[message.level](message.msg, message.fields);
-      if (message.type === 'ready') done(() => resolve(message));
-      if (message.type === 'load-failed')
-        done(() => reject(new Error(`cannot load ${model.onnxPath}: ${message.message}`)));
-    };
-    const onError = (error: Error) => done(() => reject(error));
-    const done = (settle: () => void) => {
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      settle();
-    };
-    worker.on('message', onMessage);
-    worker.on('error', onError);
-  }).catch(async (error: unknown) => {
+  const started = performance.now();
+  const { worker, ready: loaded } = startWorker(config, logger);
+  const ready = await loaded.catch(async (error: unknown) => {
     await worker.terminate();
     throw error;
   });
+  const loadMs = performance.now() - started;
 
   const info: ModelInfo = {
     id: options.modelId ?? basename(options.modelPath),
@@ -154,7 +144,63 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     prefillChunkTokens: settings.prefillChunkTokens,
     prefixCacheBytes: settings.prefixCacheBytes,
   });
-  return new WorkerEngine(worker, info, model, codec, settings, logger);
+  return new WorkerEngine({ worker, loadMs, config, info, model, codec, settings, logger });
+}
+
+/**
+ * For tests only: makes the engine's inference worker die the way `fault` says (see WorkerFault
+ * in protocol.ts), so that tests can watch the engine recover without waiting for a real crash.
+ * Nothing in the server calls it: neither a request nor the environment can reach it.
+ */
+export function injectWorkerFault(engine: Engine, fault: WorkerFault): void {
+  if (!(engine instanceof WorkerEngine)) {
+    throw new Error('injectWorkerFault needs an engine made by createEngine');
+  }
+  engine.injectFault(fault);
+}
+
+type Ready = Extract<FromWorker, { type: 'ready' }>;
+
+/**
+ * Starts an inference worker, which loads the model. `ready` rejects when it cannot: the worker
+ * said why, threw, or exited first.
+ */
+function startWorker(
+  config: WorkerConfig,
+  logger: Logger,
+): { worker: Worker; ready: Promise<Ready> } {
+  const worker = new Worker(workerUrl(), { workerData: config });
+  const ready = new Promise<Ready>((resolve, reject) => {
+    const onMessage = (message: FromWorker) => {
+      if (message.type === 'log') logger[message.level](message.msg, message.fields);
+      if (message.type === 'load-failed')
+        reject(new Error(`cannot load ${config.onnxPath}: ${message.message}`));
+      if (message.type === 'ready') {
+        worker.off('message', onMessage);
+        resolve(message);
+      }
+    };
+    worker.on('message', onMessage);
+    // Both stay attached, doing nothing once `ready` has settled: a worker's 'error' that nobody
+    // listens to is thrown in the main thread, ending the process.
+    worker.on('error', reject);
+    worker.on('exit', (code) =>
+      reject(new Error(`the inference worker exited with code ${code} before the model loaded`)),
+    );
+  });
+  return { worker, ready };
+}
+
+/** Lets the worker end its sequences and release the model before its thread is stopped. */
+async function closeWorker(worker: Worker): Promise<void> {
+  const closed = new Promise<void>((resolve) => {
+    worker.on('message', (message: FromWorker) => message.type === 'closed' && resolve());
+    worker.once('exit', () => resolve());
+  });
+  // A worker still loading the model reads this once it has loaded it.
+  worker.postMessage({ type: 'close' } satisfies ToWorker);
+  await closed;
+  await worker.terminate();
 }
 
 type Settings = Required<
@@ -213,14 +259,45 @@ interface Pending {
   release: () => void;
 }
 
+/** Where the engine's inference worker is in its life. */
+type WorkerPhase =
+  | { name: 'serving'; worker: Worker; since: number }
+  /** The worker was lost (`lost` says how); the next one starts at `startAt`. */
+  | { name: 'waiting'; lost: string; timer: NodeJS.Timeout; startAt: number }
+  /** A new worker is loading the model, since `startedAt`. */
+  | { name: 'reloading'; lost: string; worker: Worker; startedAt: number };
+
+interface WorkerEngineParts {
+  worker: Worker;
+  /** How long the worker took to load the model: what a restart is expected to take. */
+  loadMs: number;
+  config: WorkerConfig;
+  info: ModelInfo;
+  model: ModelFolder;
+  codec: ChatCodec;
+  settings: Settings;
+  logger: Logger;
+}
+
+// A worker that dies (an uncaught exception, say in a step, or an exit) takes every request it
+// held with it; the engine fails them at once and starts a new worker, with backoff
+// (restart-backoff.ts), until one loads the model. A native crash in onnxruntime ends the whole
+// process instead, and so does stopping a thread while a model run is in flight (onnxruntime's
+// callback aborts): no engine survives that, so a worker is only terminated once it has said it
+// is closed, or could not load the model, or is gone already.
 class WorkerEngine implements Engine {
   readonly info: ModelInfo;
-  readonly #worker: Worker;
+  readonly #config: WorkerConfig;
   readonly #model: ModelFolder;
   readonly #codec: ChatCodec;
   readonly #settings: Settings;
   readonly #logger: Logger;
   readonly #pending = new Map<number, Pending>();
+  readonly #restarts: Record<RestartReason, number> = { crash: 0, exit: 0, load_failed: 0 };
+  #phase: WorkerPhase;
+  #loadMs: number;
+  /** The wait before the last restart; undefined until there has been one. */
+  #lastDelayMs: number | undefined;
   #nextId = 1;
   #queued = 0;
   #running = 0;
@@ -230,36 +307,58 @@ class WorkerEngine implements Engine {
   #unavailable: string | undefined;
   #closed: Promise<void> | undefined;
 
-  constructor(
-    worker: Worker,
-    info: ModelInfo,
-    model: ModelFolder,
-    codec: ChatCodec,
-    settings: Settings,
-    logger: Logger,
-  ) {
-    this.#worker = worker;
-    this.info = info;
-    this.#model = model;
-    this.#codec = codec;
-    this.#settings = settings;
-    this.#logger = logger;
-    this.#maxConcurrency = settings.maxConcurrency;
-    worker.on('message', (message: FromWorker) => this.#onMessage(message));
-    worker.on('error', (error) => this.#broken(`the inference worker crashed: ${error.message}`));
-    worker.on('exit', (code) => {
-      if (this.#closed === undefined) this.#broken(`the inference worker exited (code ${code})`);
-    });
+  constructor(parts: WorkerEngineParts) {
+    this.info = parts.info;
+    this.#config = parts.config;
+    this.#model = parts.model;
+    this.#codec = parts.codec;
+    this.#settings = parts.settings;
+    this.#logger = parts.logger;
+    this.#loadMs = parts.loadMs;
+    this.#maxConcurrency = parts.settings.maxConcurrency;
+    this.#phase = this.#serving(parts.worker);
   }
 
   load(): { queued: number; running: number } {
     return { queued: this.#queued, running: this.#running };
   }
 
+  status(): EngineStatus {
+    if (this.#closed !== undefined) return { state: 'closed' };
+    const phase = this.#phase;
+    switch (phase.name) {
+      case 'serving':
+        return { state: 'serving' };
+      case 'waiting':
+        return {
+          state: 'restarting',
+          reason: `${phase.lost}; a new inference worker starts in ${secondsUntil(phase.startAt)} s`,
+        };
+      case 'reloading':
+        return {
+          state: 'restarting',
+          reason: `${phase.lost}; a new inference worker is loading the model`,
+        };
+    }
+  }
+
+  restarts(): Readonly<Record<RestartReason, number>> {
+    return { ...this.#restarts };
+  }
+
+  /** See injectWorkerFault. */
+  injectFault(fault: WorkerFault): void {
+    if (this.#phase.name !== 'serving' || this.#closed !== undefined) {
+      throw new Error(`the engine has no serving inference worker to inject '${fault}' into`);
+    }
+    this.#post({ type: 'inject-fault', fault });
+  }
+
   async generate(request: GenerationRequest): Promise<Generation> {
     if (this.#unavailable !== undefined) {
       throw new EngineError('unavailable', this.#unavailable, UNAVAILABLE_RETRY_SECONDS);
     }
+    if (this.#phase.name !== 'serving') throw this.#restartingError();
     let prompt: number[];
     try {
       prompt = this.#codec.encodeChat(request.messages);
@@ -331,14 +430,10 @@ class WorkerEngine implements Engine {
 
   async #shutDown(): Promise<void> {
     this.#unavailable ??= 'the engine is shutting down; retry on another replica';
-    const closed = new Promise<void>((resolve) => {
-      this.#worker.on('message', (message: FromWorker) => message.type === 'closed' && resolve());
-      this.#worker.once('exit', () => resolve());
-    });
-    this.#post({ type: 'close' });
-    await closed;
-    await this.#worker.terminate();
-    this.#failAll('unavailable', this.#unavailable);
+    const phase = this.#phase;
+    if (phase.name === 'waiting') clearTimeout(phase.timer);
+    else await closeWorker(phase.worker);
+    this.#failAll(new EngineError('unavailable', this.#unavailable, UNAVAILABLE_RETRY_SECONDS));
   }
 
   #sampling(request: GenerationRequest): SamplingParams {
@@ -354,10 +449,96 @@ class WorkerEngine implements Engine {
   }
 
   #post(message: ToWorker): void {
-    if (this.#closed === undefined || message.type === 'close') this.#worker.postMessage(message);
+    const phase = this.#phase;
+    if (this.#closed === undefined && phase.name === 'serving') phase.worker.postMessage(message);
   }
 
-  #onMessage(message: FromWorker): void {
+  /** `worker`, which has loaded the model, taken into service: what it says counts from now on. */
+  #serving(worker: Worker): WorkerPhase {
+    worker.on('message', (message: FromWorker) => this.#onMessage(worker, message));
+    worker.on('error', (error) =>
+      this.#lost(worker, 'crash', `the inference worker crashed: ${error.message}`),
+    );
+    worker.on('exit', (code) =>
+      this.#lost(worker, 'exit', `the inference worker exited with code ${code}`),
+    );
+    return { name: 'serving', worker, since: performance.now() };
+  }
+
+  #lost(worker: Worker, reason: RestartReason, lost: string): void {
+    const phase = this.#phase;
+    // An 'error' is followed by the worker's 'exit', and a closing engine expects the exit.
+    if (this.#closed !== undefined || phase.name !== 'serving' || phase.worker !== worker) return;
+    this.#restartLater(reason, lost, performance.now() - phase.since);
+  }
+
+  #restartLater(reason: RestartReason, lost: string, servedMs: number): void {
+    const delayMs = restartDelayMs(this.#lastDelayMs, servedMs);
+    this.#lastDelayMs = delayMs;
+    this.#restarts[reason]++;
+    const timer = setTimeout(() => void this.#restart(lost), delayMs);
+    this.#phase = { name: 'waiting', lost, timer, startAt: performance.now() + delayMs };
+    this.#logger.warn('restarting the inference worker', {
+      reason,
+      cause: lost,
+      backoffSeconds: delayMs / 1000,
+    });
+    this.#failAll(this.#restartingError());
+  }
+
+  async #restart(lost: string): Promise<void> {
+    const startedAt = performance.now();
+    let worker: Worker | undefined;
+    try {
+      const started = startWorker(this.#config, this.#logger);
+      worker = started.worker;
+      this.#phase = { name: 'reloading', lost, worker, startedAt };
+      this.#logger.info('loading the model in a new inference worker', {
+        onnx: this.#config.onnxPath,
+      });
+      const ready = await started.ready;
+      if (this.#closed !== undefined) return; // close() is closing this worker
+      this.#loadMs = performance.now() - startedAt;
+      this.info.executionProvider = ready.executionProvider;
+      this.#maxConcurrency = this.#settings.maxConcurrency;
+      this.#phase = this.#serving(worker);
+      this.#logger.info('inference worker restarted', {
+        executionProvider: ready.executionProvider,
+        loadSeconds: Math.round(this.#loadMs) / 1000,
+      });
+    } catch (error) {
+      if (this.#closed !== undefined) return;
+      // A worker that could not load the model is exiting already; this makes sure.
+      void worker?.terminate();
+      this.#restartLater(
+        'load_failed',
+        `the model could not be reloaded: ${(error as Error).message}`,
+        0,
+      );
+    }
+  }
+
+  /** What requests get while there is no worker to serve them: when to come back. */
+  #restartingError(): EngineError {
+    const phase = this.#phase;
+    const nextStart =
+      phase.name === 'waiting'
+        ? phase.startAt
+        : phase.name === 'reloading'
+          ? phase.startedAt
+          : performance.now();
+    const retryAfter = Math.max(1, secondsUntil(nextStart + this.#loadMs));
+    return new EngineError(
+      'unavailable',
+      `the inference worker crashed and is restarting; retry in ${retryAfter} s`,
+      retryAfter,
+    );
+  }
+
+  #onMessage(worker: Worker, message: FromWorker): void {
+    // A lost worker's last words are still worth logging; nothing else it says counts any more.
+    const phase = this.#phase;
+    if (message.type !== 'log' && (phase.name !== 'serving' || phase.worker !== worker)) return;
     switch (message.type) {
       case 'events':
         for (const event of message.events) this.#onEventSafely(event);
@@ -434,22 +615,15 @@ class WorkerEngine implements Engine {
     this.#meanGenerationSeconds = 0.8 * this.#meanGenerationSeconds + 0.2 * seconds;
   }
 
-  #broken(reason: string): void {
-    this.#logger.error('inference worker lost', { reason });
-    this.#unavailable ??= `${reason}; the engine must be restarted`;
-    this.#failAll('internal', this.#unavailable);
-  }
-
-  #failAll(code: 'internal' | 'unavailable', message: string): void {
+  #failAll(error: EngineError): void {
     for (const [id, pending] of this.#pending) {
-      pending.stream.failed(
-        new EngineError(
-          code,
-          message,
-          code === 'unavailable' ? UNAVAILABLE_RETRY_SECONDS : undefined,
-        ),
-      );
+      pending.stream.failed(error);
       this.#settle(id, pending);
     }
   }
+}
+
+/** Whole seconds from now until `time` (a performance.now() value), rounded up. */
+function secondsUntil(time: number): number {
+  return Math.max(0, Math.ceil((time - performance.now()) / 1000));
 }

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Level, Logger } from '../../common/log.ts';
 import { openModelSession, openOn } from './model-session.ts';
-import type { FromWorker, ToWorker, WorkerConfig } from './protocol.ts';
+import type { FromWorker, SequenceEvent, ToWorker, WorkerConfig, WorkerFault } from './protocol.ts';
 import { Scheduler } from './scheduler.ts';
 
 const config = workerData as WorkerConfig;
@@ -56,33 +56,41 @@ try {
 }
 
 let closing = false;
+/** Set only by a test, through injectWorkerFault in engine.ts. */
+let fault: WorkerFault | undefined;
 let wake: (() => void) | undefined;
 port.on('message', (message: ToWorker) => {
   if (message.type === 'generate') scheduler.submit(message.request);
   else if (message.type === 'cancel') scheduler.cancel(message.id);
+  else if (message.type === 'inject-fault') fault = message.fault;
   else closing = true;
   wake?.();
 });
 
+/** The exit code of an injected `exit` fault, so a test's exit is told from any other. */
+const FAULT_EXIT_CODE = 70;
+
+/** A scheduler step, or the exception a test injected into one. */
+async function step(): Promise<SequenceEvent[]> {
+  if (fault === 'throw') throw new Error('a test injected this fault into an inference step');
+  return scheduler.step();
+}
+
+// An exception in a step ends the worker: after a failure midway through a step the scheduler's
+// state (the batch, its KV cache, the prefix cache) cannot be trusted, so the engine fails what
+// it held and starts a fresh worker, which reloads the model.
 let capacity = { executionProvider: scheduler.provider, maxConcurrency: scheduler.maxConcurrency };
 while (!closing) {
+  // Between two steps, where no model run is in flight: a thread stopped during one takes the
+  // whole process down (onnxruntime's callback aborts), which no engine could recover from.
+  if (fault === 'exit') process.exit(FAULT_EXIT_CODE);
   if (!scheduler.hasWork()) {
     await new Promise<void>((resolve) => (wake = resolve));
     wake = undefined;
     continue;
   }
-  try {
-    const events = await scheduler.step();
-    if (events.length > 0) post({ type: 'events', events });
-  } catch (error) {
-    // A bug, not a model failure (those are handled per sequence): fail what is running rather
-    // than leave its clients waiting forever.
-    logger.error('scheduler step failed', { error });
-    post({
-      type: 'events',
-      events: scheduler.abortAll('internal', `inference failed: ${(error as Error).message}`),
-    });
-  }
+  const events = await step();
+  if (events.length > 0) post({ type: 'events', events });
   if (
     scheduler.provider !== capacity.executionProvider ||
     scheduler.maxConcurrency !== capacity.maxConcurrency

@@ -31,10 +31,18 @@ export interface SequenceRequest {
   seed: number;
 }
 
+/**
+ * A way for the worker to die, for tests of the engine's recovery (see injectWorkerFault in
+ * engine.ts): `throw` makes its next step throw, as a bug in a step would (so it strikes only
+ * while there is work); `exit` stops the thread at once, as a process.exit in a dependency would.
+ */
+export type WorkerFault = 'throw' | 'exit';
+
 export type ToWorker =
   | { type: 'generate'; request: SequenceRequest }
   | { type: 'cancel'; id: number }
-  | { type: 'close' };
+  | { type: 'close' }
+  | { type: 'inject-fault'; fault: WorkerFault };
 
 export type FinishReason = 'stop' | 'length' | 'cancelled';
 

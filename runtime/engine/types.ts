@@ -79,12 +79,24 @@ export interface ModelInfo {
   executionProvider: 'cuda' | 'cpu';
 }
 
+/** What ended the inference worker before a restart: an uncaught error, an exit, a failed load. */
+export type RestartReason = 'crash' | 'exit' | 'load_failed';
+
+export type EngineStatus =
+  | { state: 'serving' }
+  /** The inference worker was lost; `reason` says how, and when the engine tries again. */
+  | { state: 'restarting'; reason: string }
+  | { state: 'closed' };
+
 export interface Engine {
   readonly info: ModelInfo;
   /** Queues a generation; rejects at once with an EngineError when it cannot be admitted. */
   generate(request: GenerationRequest): Promise<Generation>;
   /** Requests waiting for a batch slot, and sequences in the running batch. */
   load(): { queued: number; running: number };
+  status(): EngineStatus;
+  /** Restarts of the inference worker so far (each reload attempt counts), by reason. */
+  restarts(): Readonly<Record<RestartReason, number>>;
   close(): Promise<void>;
 }
 
@@ -95,7 +107,7 @@ export type EngineErrorCode =
   | 'invalid_request'
   /** The wait queue is full: HTTP 429 with Retry-After. */
   | 'queue_full'
-  /** The engine is not ready or is shutting down: HTTP 503 with Retry-After. */
+  /** Not ready, restarting its inference worker, or shutting down: HTTP 503 with Retry-After. */
   | 'unavailable'
   /** The accelerator ran out of memory for this request: HTTP 503 with Retry-After. */
   | 'out_of_memory'

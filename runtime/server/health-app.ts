@@ -1,7 +1,8 @@
 // The health port (HEALTH_PORT): probes and scrapes, without authentication and off the
 // Service, so neither depends on keys nor is reachable by chat clients.
 //   GET /livez    200 while the process runs (and its event loop answers)
-//   GET /readyz   200 once the model is loaded; 503 with the reason while loading or stopping
+//   GET /readyz   200 once the model is loaded; 503 with the reason while loading, while the
+//                 engine restarts its inference worker, or while stopping
 //   GET /metrics  Prometheus text format
 import express from 'express';
 import type { Registry } from 'prom-client';

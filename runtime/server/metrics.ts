@@ -14,6 +14,7 @@ const firstTokenBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
  * Gauges are read at scrape time: the engine's from `loadedEngine` (undefined until the model is
  * loaded), as the queue changes between requests and the execution provider can change when the
  * engine falls back from CUDA to the CPU; requests in flight from the shutdown's own counter.
+ * So are the engine's restarts, which the engine counts itself (it knows nothing of Prometheus).
  */
 export function createServerMetrics(
   registry: Registry,
@@ -105,10 +106,24 @@ export function createServerMetrics(
     }),
     modelLoaded: new Gauge({
       name: 'clawbot_model_loaded',
-      help: '1 once the model is loaded, else 0.',
+      help: '1 while the model is loaded and serving, else 0 (loading, restarting, or closed).',
       registers,
       collect() {
-        this.set(loadedEngine() ? 1 : 0);
+        this.set(loadedEngine()?.status().state === 'serving' ? 1 : 0);
+      },
+    }),
+    engineRestarts: new Counter({
+      name: 'clawbot_engine_restarts_total',
+      help:
+        'Restarts of the inference worker (the model reloaded), by what ended the one before: ' +
+        'crash (an uncaught error), exit (its thread exited) or load_failed (a reload failed).',
+      labelNames: ['reason'] as const,
+      registers,
+      collect() {
+        const restarts = loadedEngine()?.restarts();
+        if (restarts === undefined) return;
+        this.reset();
+        for (const [reason, count] of Object.entries(restarts)) this.inc({ reason }, count);
       },
     }),
   };

@@ -2,8 +2,9 @@
 // startupProbe sees "loading" rather than a refused connection), which means every handler must
 // ask here for the engine and answer 503 while there is none. (A model that fails to load ends
 // the process: a crash-looping pod with the reason in its log is easier to notice than a pod
-// that stays up and never becomes ready.)
-import type { Engine } from '../engine/types.ts';
+// that stays up and never becomes ready.) Once loaded, the engine restarts an inference worker
+// it loses by itself; readiness follows the engine's status meanwhile.
+import type { Engine, EngineStatus } from '../engine/types.ts';
 import { HttpError } from '../http-errors.ts';
 
 export type ModelPhase =
@@ -14,7 +15,7 @@ export type ModelPhase =
 /** What /readyz reports. */
 export interface Readiness {
   ready: boolean;
-  status: ModelPhase['name'];
+  status: ModelPhase['name'] | 'restarting';
   reason?: string;
 }
 
@@ -66,7 +67,7 @@ export class ModelState {
     const phase = this.#phase;
     switch (phase.name) {
       case 'ready':
-        return { ready: true, status: 'ready' };
+        return loadedReadiness(phase.engine.status());
       case 'loading':
         return {
           ready: false,
@@ -76,5 +77,17 @@ export class ModelState {
       case 'stopping':
         return { ready: false, status: 'stopping', reason: 'the server is shutting down' };
     }
+  }
+}
+
+/** A loaded engine may still be without a model for a while: restarting its inference worker. */
+function loadedReadiness(status: EngineStatus): Readiness {
+  switch (status.state) {
+    case 'serving':
+      return { ready: true, status: 'ready' };
+    case 'restarting':
+      return { ready: false, status: 'restarting', reason: status.reason };
+    case 'closed':
+      return { ready: false, status: 'stopping', reason: 'the engine is closed' };
   }
 }

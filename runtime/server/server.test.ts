@@ -4,6 +4,7 @@ import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { eventually } from '../../tools/eventually.ts';
+import { injectWorkerFault } from '../engine/engine.ts';
 import {
   getToken,
   postChat,
@@ -555,6 +556,71 @@ describe('runtime server life cycle', function () {
       );
       const failure = runtime.logs.find((l) => l.msg === 'stream ended by an error');
       expect(failure?.requestId).to.equal(response.headers.get('x-request-id'));
+    } finally {
+      await runtime.stop();
+    }
+  });
+
+  it('answers 503 while the engine restarts a crashed inference worker, then serves again', async () => {
+    const runtime = await startTestRuntime(model.dir, { env: { MAX_CONCURRENCY: '1' } });
+    const restarting = /^the inference worker crashed and is restarting; retry in \d+ s$/;
+    const engine = runtime.server.model.loadedEngine()!;
+    const metrics = async () => (await fetch(`${runtime.healthUrl}/metrics`)).text();
+    try {
+      const token = await getToken(runtime.chatUrl);
+      const streamed = await postChat(runtime, token, {
+        messages: hello,
+        max_tokens: 8000,
+        temperature: 0,
+        stream: true,
+      });
+      const events = readEvents(streamed.body!);
+      expect((await events.next()).value?.event).to.equal('delta');
+      const waiting = postChat(runtime, token, { messages: hello, max_tokens: 5 });
+      await eventually('the second request waits', () => engine.load().queued === 1, 20_000, 10);
+
+      injectWorkerFault(engine, 'throw');
+      let last;
+      for await (const event of events) last = event;
+      expect(last?.event).to.equal('error');
+      const streamError = (JSON.parse(last!.data) as ErrorBody).error;
+      expect(streamError).to.include({ type: 'server_error', code: 'unavailable' });
+      expect(streamError.message).to.match(restarting);
+      const refusedWaiting = await waiting;
+      expect(refusedWaiting.status).to.equal(503);
+      expect(Number(refusedWaiting.headers.get('retry-after'))).to.be.at.least(1);
+      expect(((await refusedWaiting.json()) as ErrorBody).error.message).to.match(restarting);
+
+      const readiness = await fetch(`${runtime.healthUrl}/readyz`);
+      expect(readiness.status).to.equal(503);
+      const ready = (await readiness.json()) as { status: string; reason: string };
+      expect(ready).to.include({ ready: false, status: 'restarting', model: 'tiny-chat' });
+      expect(ready.reason).to.match(
+        /^the inference worker crashed: a test injected this fault into an inference step; /,
+      );
+      const during = await postChat(runtime, token, { messages: hello, max_tokens: 2 });
+      expect(during.status).to.equal(503);
+      expect(Number(during.headers.get('retry-after'))).to.be.at.least(1);
+      expect(((await during.json()) as ErrorBody).error).to.include({ code: 'unavailable' });
+      expect(await metrics()).to.match(/^clawbot_model_loaded 0$/m);
+
+      await eventually(
+        '/readyz answers 200 again',
+        async () => (await fetch(`${runtime.healthUrl}/readyz`)).status === 200,
+        20_000,
+      );
+      const after = await postChat(runtime, token, { messages: hello, max_tokens: 2 });
+      expect(after.status).to.equal(200);
+      const scraped = await metrics();
+      expect(scraped).to.match(/^clawbot_engine_restarts_total\{reason="crash"\} 1$/m);
+      expect(scraped).to.match(/^clawbot_engine_restarts_total\{reason="exit"\} 0$/m);
+      expect(scraped).to.match(/^clawbot_model_loaded 1$/m);
+      expect(runtime.logs.find((l) => l.msg === 'restarting the inference worker')).to.include({
+        level: 'warn',
+        component: 'engine',
+        reason: 'crash',
+        backoffSeconds: 1,
+      });
     } finally {
       await runtime.stop();
     }
