@@ -80,7 +80,13 @@ describe('node: a node comes and goes without a trace', function () {
     expect(state.node!.network.netns).to.not.equal(shared.node.network.netns);
     expect(state.node!.network.podCidr).to.not.equal(shared.node.network.podCidr);
     const before = await traces(state);
-    expect(before.processes).to.include.members(['node', 'containerd', 'kubelet', 'kube-proxy']);
+    expect(before.processes).to.include.members([
+      'node',
+      'containerd',
+      'kubelet',
+      'kube-proxy',
+      'kube-router',
+    ]);
     expect(before).to.include({ device: true, route: true, netns: true });
 
     child.kill('SIGKILL');

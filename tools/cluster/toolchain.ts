@@ -1,8 +1,8 @@
 // Builds the real Kubernetes binaries the tests and the demo run from their Go modules, once per
 // version, into a cache outside the repository: the control plane (etcd, kube-apiserver,
 // kube-controller-manager, kubectl, helm) and the local node (kube-scheduler, kubelet, kube-proxy,
-// CoreDNS, metrics-server, local-path-provisioner and the pod sandbox's pause program). The pinned
-// versions live in tools/go/*/go.mod and nowhere else.
+// kube-router, CoreDNS, metrics-server, local-path-provisioner and the pod sandbox's pause
+// program). The pinned versions live in tools/go/*/go.mod and nowhere else.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -23,6 +23,7 @@ export interface NodeBinaries {
   kubeScheduler: string;
   kubelet: string;
   kubeProxy: string;
+  kubeRouter: string;
   pause: string;
   coredns: string;
   metricsServer: string;
@@ -91,6 +92,17 @@ const nodeModules: ToolModule[] = [
       'k8s.io/kubernetes/cmd/kube-proxy': 'kube-proxy',
     },
     ldflags: kubernetesLdflags,
+  },
+  {
+    dir: 'kube-router',
+    module: 'github.com/cloudnativelabs/kube-router/v2',
+    name: 'kube-router',
+    outputs: { 'github.com/cloudnativelabs/kube-router/v2/cmd/kube-router': 'kube-router' },
+    // What its Makefile sets, so its start-up log names the release.
+    ldflags: (version) => [
+      `-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=${version}`,
+      `-X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=${moduleTime('github.com/cloudnativelabs/kube-router/v2', version)}`,
+    ],
   },
   { dir: 'pause', name: 'pause', outputs: { '.': 'pause' }, ldflags: () => [] },
   {
@@ -220,6 +232,7 @@ export async function ensureNodeBinaries(
     kubeScheduler: paths['kube-scheduler']!,
     kubelet: paths.kubelet!,
     kubeProxy: paths['kube-proxy']!,
+    kubeRouter: paths['kube-router']!,
     pause: paths.pause!,
     coredns: paths.coredns!,
     metricsServer: paths['metrics-server']!,

@@ -14,8 +14,10 @@ export const debianPackages: Record<string, string> = {
   runc: '1.1.5+ds1-1+deb12u1',
   // bridge, host-local, loopback and portmap: the pod network.
   'containernetworking-plugins': '1.1.1+ds1-3+b5',
-  // kube-proxy's and portmap's packet rules.
+  // kube-proxy's, kube-router's and portmap's packet rules.
   iptables: '1.8.9-2',
+  // The address sets kube-router's NetworkPolicy rules match against.
+  ipset: '7.17-1',
   // ip netns / veth for the node's network namespace.
   iproute2: '6.1.0-3',
   // Builds the images from the project's Dockerfiles.

@@ -1,7 +1,8 @@
 // The node's namespaces: what a kind node container gives its kubelet, without a container. One
 // long-lived process (the pause program, as PID 1 of a new PID namespace) holds a network
 // namespace (the node's, see network.ts), a mount namespace and a PID namespace; containerd, the
-// kubelet and kube-proxy are started inside all three. Everything they create lives there:
+// kubelet, kube-proxy and kube-router are started inside all three. Everything they create lives
+// there:
 //
 // - mounts (Secret volumes, overlay snapshots, the node's own /run) never show on this machine
 //   and vanish with the mount namespace;

@@ -1,8 +1,9 @@
 // The local node's network, laid out the way kind lays out a node container's: the node has a
 // network namespace of its own ("clawbot-<cluster>") whose eth0 is one end of a veth pair; the
-// other end stays on this machine. The pod bridge, kube-proxy's rules and the kubelet's ports
-// all live inside that namespace, so they never touch this machine's own network, and a second
-// cluster's node gets a namespace (and address ranges) of its own.
+// other end stays on this machine. The pod bridge, kube-proxy's and kube-router's rules (and
+// kube-router's ipsets) and the kubelet's ports all live inside that namespace, so they never
+// touch this machine's own network, and a second cluster's node gets a namespace (and address
+// ranges) of its own.
 //
 //   this machine  cbnode<i>  10.201.<i>.1/30 ── eth0 10.201.<i>.2/30  node namespace
 //                 route 10.202.<i>.0/24 via the node                   └ cni0 10.202.<i>.1/24, pods
@@ -106,7 +107,8 @@ export async function createNodeNetwork(network: NodeNetwork): Promise<void> {
   await ip('-n', netns, 'link', 'set', 'lo', 'up');
   await ip('route', 'add', network.podCidr, 'via', network.nodeIp, 'dev', hostInterface);
   // Inside the node only (these are per network namespace): route between eth0 and the pod
-  // bridge, and let kube-proxy's rules see bridged traffic, as on any Kubernetes node.
+  // bridge, and let kube-proxy's and kube-router's rules see bridged traffic, as on any
+  // Kubernetes node.
   for (const setting of ['net.ipv4.ip_forward=1', 'net.bridge.bridge-nf-call-iptables=1']) {
     await ip('netns', 'exec', netns, 'sysctl', '-q', '-w', setting);
   }

@@ -1,7 +1,8 @@
 // One real Kubernetes node on this machine, the set kind gives its users: containerd + runc, the
-// kubelet, kube-proxy and the CNI bridge, inside namespaces of their own (namespaces.ts,
-// network.ts), registered with the local control plane, and then the cluster's add-ons (CoreDNS,
-// local-path storage, metrics-server) running on it as pods.
+// kubelet, kube-proxy, the CNI bridge and NetworkPolicy enforcement (network-policy.ts), inside
+// namespaces of their own (namespaces.ts, network.ts), registered with the local control plane,
+// and then the cluster's add-ons (CoreDNS, local-path storage, metrics-server) running on it as
+// pods.
 
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import { addonDeployments, addonObjects } from './addons.ts';
 import { createCgroupRoot } from './cgroups.ts';
 import { saveKernelSettings } from './kernel-settings.ts';
 import { startInNode, startNodeNamespaces } from './namespaces.ts';
+import { startNetworkPolicyFirewall } from './network-policy.ts';
 import type { NodeNetwork } from './network.ts';
 import {
   clusterDomain,
@@ -173,6 +175,16 @@ export async function startNode(input: StartNodeInput): Promise<void> {
   const kubectl = commandFor(input.kubectl, input.adminKubeconfig);
   await waitUntilReady(kubelet, () => nodeReady(kubectl, node.name), 120_000);
   log(`node ${node.name} is Ready`);
+  // Before the add-ons, so that policies hold from the first pod on.
+  await startNetworkPolicyFirewall({
+    binary: input.binaries.kubeRouter,
+    nodeName: node.name,
+    server: input.server,
+    caCert: pki.caCert,
+    dir: node.dir,
+    kubectl,
+    startInNode: inNode,
+  });
   await installAddons(kubectl, input.images, paths.localPathDir);
 }
 
