@@ -12,7 +12,8 @@ const usage = `usage: npm run cluster -- <command>
   up [--node]     start etcd, kube-apiserver and kube-controller-manager on loopback (in the
                   background) and print the export lines for KUBECONFIG and PATH (kubectl, helm).
                   --node: a whole cluster, as kind makes one: kube-scheduler, every controller,
-                  and a real node on this machine (containerd + runc, kubelet, kube-proxy, CNI)
+                  and a real node on this machine (containerd + runc, kubelet, kube-proxy, CNI,
+                  kube-router enforcing NetworkPolicies)
                   with CoreDNS, a default StorageClass (local-path) and metrics-server; needs root
   down            stop everything and delete its data (a node's namespaces, network devices,
                   cgroups and mounts too; kernel settings the kubelet changed are put back)

@@ -355,7 +355,8 @@ export async function removeStaleClusters(log: (line: string) => void): Promise<
   }
 }
 
-const serviceCidr = '10.0.0.0/16';
+/** The Service range of the control plane; the node's policy firewall leaves it alone. */
+export const serviceCidr = '10.0.0.0/16';
 /** The `kubernetes` Service's address: the first of the Service range. */
 const kubernetesServiceIp = '10.0.0.1';
 

@@ -20,14 +20,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import type { Command } from '../cluster/command.ts';
+import { serviceCidr } from '../cluster/control-plane.ts';
 import { waitUntilReady, type Started } from '../cluster/processes.ts';
 
 const run = promisify(execFile);
 
 const name = 'kube-router';
 const namespace = 'kube-system';
-/** The control plane's Service range (tools/cluster/control-plane.ts): never firewalled. */
-const serviceCidr = '10.0.0.0/16';
 
 export interface StartNetworkPolicyInput {
   binary: string;
