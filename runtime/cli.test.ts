@@ -1,24 +1,12 @@
 // The runtime's entrypoint in its own Node process: help and unknown commands. The commands
 // themselves are tested where they live (runtime/server/serve.test.ts, runtime/model/...).
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { runScript } from '../test/support/node-script.ts';
 
 const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
 
-function runtimeCli(
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runtimeCli = (args: string[]) => runScript(cli, args);
 
 describe('npm run runtime -- <command>', () => {
   for (const help of ['--help', '-h', 'help']) {

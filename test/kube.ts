@@ -81,3 +81,26 @@ export async function bindClaim(
     }),
   ]);
 }
+
+/**
+ * ChatBot "bot" (one replica, its model on a claim) and an ApiKey for it whose key the operator
+ * delivers into `secretName`: what the ApiKey tests start from.
+ */
+export async function applyBotWithApiKey(
+  k: ReturnType<typeof kube>,
+  apiKey: string,
+  secretName: string,
+): Promise<void> {
+  await k.apply({
+    apiVersion: 'clawbot.dev/v1alpha1',
+    kind: 'ChatBot',
+    metadata: { name: 'bot' },
+    spec: { model: { source: { pvc: { claimName: 'models' } } }, scaling: { replicas: 1 } },
+  });
+  await k.apply({
+    apiVersion: 'clawbot.dev/v1alpha1',
+    kind: 'ApiKey',
+    metadata: { name: apiKey },
+    spec: { chatBotRef: { name: 'bot' }, secretName },
+  });
+}

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { decryptFernet, encryptFernet, generateFernetKey } from '../common/fernet.ts';
+import { runScript } from '../test/support/node-script.ts';
 
 const cli = fileURLToPath(new URL('./clawbot.ts', import.meta.url));
 const vectors = (name: string) =>
@@ -10,25 +10,8 @@ const vectors = (name: string) =>
     readFileSync(new URL(`../test/testdata/fernet/${name}.json`, import.meta.url), 'utf8'),
   );
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 // The real CLI in its own Node process (the same Node 24 that runs the tests).
-function clawbot(args: string[], stdin = ''): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const clawbot = (args: string[], stdin = '') => runScript(cli, args, stdin);
 
 describe('clawbot CLI (child process)', function () {
   this.timeout(60_000);

@@ -32,65 +32,38 @@ export interface ChildKind {
 }
 
 /** Typed per kind where it is written, so `live` is the child's own type. */
-function kind<T extends KubernetesObject>(child: {
-  resource: ResourceType;
-  name: (bot: ResolvedChatBot) => string;
-  desired: (bot: ResolvedChatBot, live: T | undefined, ctx: ChildContext) => T | undefined;
-  keepUnwanted?: true;
-}): ChildKind {
-  return child as ChildKind;
+function kind<T extends KubernetesObject>(
+  resource: ResourceType,
+  name: (bot: ResolvedChatBot) => string,
+  desired: (bot: ResolvedChatBot, live: T | undefined, ctx: ChildContext) => T | undefined,
+  options: { keepUnwanted?: true } = {},
+): ChildKind {
+  return { resource, name, desired, ...options } as ChildKind;
 }
+
+/** The child's name among the ChatBot's child names. */
+const named =
+  (child: keyof ResolvedChatBot['names']) =>
+  (bot: ResolvedChatBot): string =>
+    bot.names[child];
 
 /**
  * In the order they are written: what the pods use (identity, configuration, the verifier
  * Secret, the claim) exists before the Deployment that starts them.
  */
 export const chatBotChildren: readonly ChildKind[] = [
-  kind({
-    resource: resources.serviceAccounts,
-    name: (bot) => bot.names.serviceAccount,
-    desired: desiredServiceAccount,
-  }),
-  kind({
-    resource: resources.configMaps,
-    name: (bot) => bot.names.configMap,
-    desired: desiredConfigMap,
-  }),
-  kind({
-    resource: resources.secrets,
-    name: (bot) => bot.names.apiKeysSecret,
-    desired: desiredApiKeysSecret,
-  }),
-  kind<V1PersistentVolumeClaim>({
-    resource: resources.claims,
-    name: (bot) => bot.claim.name,
-    desired: desiredClaim,
+  kind(resources.serviceAccounts, named('serviceAccount'), desiredServiceAccount),
+  kind(resources.configMaps, named('configMap'), desiredConfigMap),
+  kind(resources.secrets, named('apiKeysSecret'), desiredApiKeysSecret),
+  kind<V1PersistentVolumeClaim>(resources.claims, (bot) => bot.claim.name, desiredClaim, {
     keepUnwanted: true,
   }),
-  kind({ resource: resources.services, name: (bot) => bot.names.service, desired: desiredService }),
-  kind<V1Deployment>({
-    resource: resources.deployments,
-    name: (bot) => bot.names.deployment,
-    desired: (bot, live, ctx) => desiredDeployment(bot, { ...ctx, live }),
-  }),
-  kind({
-    resource: resources.autoscalers,
-    name: (bot) => bot.names.autoscaler,
-    desired: desiredAutoscaler,
-  }),
-  kind({
-    resource: resources.disruptionBudgets,
-    name: (bot) => bot.names.disruptionBudget,
-    desired: desiredDisruptionBudget,
-  }),
-  kind({
-    resource: resources.networkPolicies,
-    name: (bot) => bot.names.networkPolicy,
-    desired: desiredNetworkPolicy,
-  }),
-  kind({
-    resource: resources.ingresses,
-    name: (bot) => bot.names.ingress,
-    desired: desiredIngress,
-  }),
+  kind(resources.services, named('service'), desiredService),
+  kind<V1Deployment>(resources.deployments, named('deployment'), (bot, live, ctx) =>
+    desiredDeployment(bot, { ...ctx, live }),
+  ),
+  kind(resources.autoscalers, named('autoscaler'), desiredAutoscaler),
+  kind(resources.disruptionBudgets, named('disruptionBudget'), desiredDisruptionBudget),
+  kind(resources.networkPolicies, named('networkPolicy'), desiredNetworkPolicy),
+  kind(resources.ingresses, named('ingress'), desiredIngress),
 ];

@@ -10,7 +10,7 @@ import { parseApiKeyVerifier, parsePepper } from '../../common/runtime-secrets.t
 import { testCluster, type TestCluster } from '../cluster.ts';
 import { installCrds } from '../crds.ts';
 import { eventually } from '../../tools/eventually.ts';
-import { kube } from '../kube.ts';
+import { applyBotWithApiKey, kube } from '../kube.ts';
 import { startOperator } from '../operator-process.ts';
 
 describe('API key rotation under crashes (operator killed after each write)', function () {
@@ -74,18 +74,7 @@ describe('API key rotation under crashes (operator killed after each write)', fu
     await installCrds(cluster);
     namespace = await cluster.namespace('crash');
     k = kube(cluster, namespace);
-    await k.apply({
-      apiVersion: 'clawbot.dev/v1alpha1',
-      kind: 'ChatBot',
-      metadata: { name: 'bot' },
-      spec: { model: { source: { pvc: { claimName: 'models' } } }, scaling: { replicas: 1 } },
-    });
-    await k.apply({
-      apiVersion: 'clawbot.dev/v1alpha1',
-      kind: 'ApiKey',
-      metadata: { name: 'crash' },
-      spec: { chatBotRef: { name: 'bot' }, secretName: 'crash-secret' },
-    });
+    await applyBotWithApiKey(k, 'crash', 'crash-secret');
     const operator = await startOperator(cluster, [
       '--leader-elect=false',
       `--namespaces=${namespace}`,

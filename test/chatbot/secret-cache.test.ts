@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { eventually } from '../../tools/eventually.ts';
 import { testCluster, type TestCluster } from '../cluster.ts';
 import { installCrds } from '../crds.ts';
-import { kube } from '../kube.ts';
+import { applyBotWithApiKey, kube } from '../kube.ts';
 import { startOperator, type OperatorProcess } from '../operator-process.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -31,18 +31,7 @@ describe("Secrets in the operator's cache (real API server, operator process)", 
         stringData: { password: 'not the operator business' },
       });
     }
-    await k.apply({
-      apiVersion: 'clawbot.dev/v1alpha1',
-      kind: 'ChatBot',
-      metadata: { name: 'bot' },
-      spec: { model: { source: { pvc: { claimName: 'models' } } }, scaling: { replicas: 1 } },
-    });
-    await k.apply({
-      apiVersion: 'clawbot.dev/v1alpha1',
-      kind: 'ApiKey',
-      metadata: { name: 'web' },
-      spec: { chatBotRef: { name: 'bot' }, secretName: 'web-key' },
-    });
+    await applyBotWithApiKey(k, 'web', 'web-key');
     operator = await startOperator(cluster, ['--leader-elect=false', `--namespaces=${namespace}`]);
   });
 

@@ -11,6 +11,7 @@ import { eventually } from '../../tools/eventually.ts';
 import { ensureSmolLM2 } from '../../tools/models/smollm2.ts';
 import { kube } from '../kube.ts';
 import {
+  clientPod,
   untilCondition,
   nodeCluster,
   portForward,
@@ -162,29 +163,17 @@ describe('node: a ChatBot along the deployment guide, with the real model', func
       `fetch(${JSON.stringify(`${endpoint}/api/auth`)}, { method: 'POST', ` +
       `headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: process.env.KEY }) })` +
       `.then(async (r) => console.log(r.status, (await r.json()).expires_in))`;
-    await k.apply({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'client' },
-      spec: {
-        restartPolicy: 'Never',
-        securityContext: {
-          runAsNonRoot: true,
-          runAsUser: 10001,
-          seccompProfile: { type: 'RuntimeDefault' },
+    await k.apply(
+      clientPod(
+        'client',
+        {
+          image: cluster.images.runtime,
+          command: ['node', '-e', script],
+          env: [{ name: 'KEY', value: await apiKey() }],
         },
-        containers: [
-          {
-            name: 'client',
-            image: cluster.images.runtime,
-            imagePullPolicy: 'IfNotPresent',
-            command: ['node', '-e', script],
-            env: [{ name: 'KEY', value: await apiKey() }],
-            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-          },
-        ],
-      },
-    });
+        { restartPolicy: 'Never' },
+      ),
+    );
     await eventually(
       'the client pod done',
       async () => ['Succeeded', 'Failed'].includes((await k.get('pod', 'client'))?.status?.phase),

@@ -12,6 +12,7 @@ import { eventually } from '../../tools/eventually.ts';
 import { nodeUnsupportedReason } from '../../tools/node/support.ts';
 import { kube } from '../kube.ts';
 import {
+  clientPod,
   nodeCluster,
   serveFiles,
   tinyModel,
@@ -35,28 +36,12 @@ describe('node: spec.network.allowedCIDRs, enforced', function () {
   let botIp: string;
 
   /** A pod that only waits, for `kubectl exec` to dial from. */
-  const clientPod = (name: string) => ({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels: { app: 'client' } },
-    spec: {
-      terminationGracePeriodSeconds: 0,
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: 10001,
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
-      containers: [
-        {
-          name: 'client',
-          image: debianImage,
-          imagePullPolicy: 'IfNotPresent',
-          command: ['sleep', 'infinity'],
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-        },
-      ],
-    },
-  });
+  const waitingClient = (name: string) =>
+    clientPod(
+      name,
+      { image: debianImage, command: ['sleep', 'infinity'] },
+      { labels: { app: 'client' } },
+    );
   const podIp = (name: string) =>
     eventually(
       `pod ${name} running with an address`,
@@ -103,8 +88,8 @@ describe('node: spec.network.allowedCIDRs, enforced', function () {
     k = kube(cluster, namespace);
     const tiny = tinyModel();
     files = await serveFiles(cluster.hostIp, { '/tiny.gguf': tiny.bytes });
-    await k.apply(clientPod('insider'));
-    await k.apply(clientPod('outsider'));
+    await k.apply(waitingClient('insider'));
+    await k.apply(waitingClient('outsider'));
     insiderIp = await podIp('insider');
     const outsiderIp = await podIp('outsider');
     expect(outsiderIp).to.not.equal(insiderIp);

@@ -181,3 +181,33 @@ export async function portForward(
   });
   return { port, stop: () => child.kill() };
 }
+
+/** A client pod as Pod Security "restricted" admits it: non-root, no capabilities, seccomp. */
+export function clientPod(
+  name: string,
+  container: { image: string; command: string[]; env?: Array<{ name: string; value: string }> },
+  pod: { labels?: Record<string, string>; restartPolicy?: 'Never' } = {},
+) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, ...(pod.labels && { labels: pod.labels }) },
+    spec: {
+      terminationGracePeriodSeconds: 0,
+      ...(pod.restartPolicy && { restartPolicy: pod.restartPolicy }),
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [
+        {
+          name: 'client',
+          imagePullPolicy: 'IfNotPresent',
+          ...container,
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        },
+      ],
+    },
+  };
+}
