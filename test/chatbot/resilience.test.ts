@@ -148,7 +148,11 @@ describe('ChatBot operator under faults', function () {
   it('writes only from the leader when two operators run', async () => {
     const namespace = await cluster.namespace('leader');
     const k = kube(cluster, namespace);
-    const args = [`--namespaces=${namespace}`, `--lease-namespace=${namespace}`];
+    const args = [
+      '--leader-elect=true',
+      `--namespaces=${namespace}`,
+      `--lease-namespace=${namespace}`,
+    ];
     const one = await startOperator(cluster, args);
     const two = await startOperator(cluster, args);
     const operators: OperatorProcess[] = [one, two];
