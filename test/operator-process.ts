@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot } from '../tools/cluster/paths.ts';
 import type { TestCluster } from './cluster.ts';
+import { metricSum, seriesOf } from './support/prometheus.ts';
 
 export interface OperatorProcess {
   child: ChildProcess;
@@ -55,30 +56,17 @@ export async function startOperator(
   });
 
   const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const series = (text: string, name: string) =>
-    text
-      .split('\n')
-      .filter((line) => line.startsWith(name + '{') || line.startsWith(name + ' '))
-      .map((line) => {
-        const labels = Object.fromEntries(
-          [...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]),
-        );
-        return { labels, value: Number(line.slice(line.lastIndexOf(' ') + 1)) };
-      });
-
   return {
     child,
     port,
     logs,
     exit: exited,
     async metric(name, labels = {}) {
-      return series(await scrape(), name)
-        .filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-        .reduce((sum, s) => sum + s.value, 0);
+      return metricSum(await scrape(), name, labels);
     },
     async writes(options = {}) {
       const methods = ['POST', 'PATCH', 'DELETE', ...(options.includeLeaseRenewals ? ['PUT'] : [])];
-      const all = series(await scrape(), 'rest_client_requests_total');
+      const all = seriesOf(await scrape(), 'rest_client_requests_total');
       return all
         .filter((s) => methods.includes(s.labels.method!))
         .reduce((sum, s) => sum + s.value, 0);

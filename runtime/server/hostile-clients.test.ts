@@ -12,6 +12,7 @@ import {
   type TestRuntime,
   writeTestModel,
 } from '../../test/support/runtime-server.ts';
+import { metricSum } from '../../test/support/prometheus.ts';
 import { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './http-limits.ts';
 
 /** A raw connection to the chat port, and everything the server sends back on it. */
@@ -180,13 +181,11 @@ describe('slow and hostile clients', function () {
       max_tokens: 300,
     });
     /** Generations finished so far, whatever their finish reason. */
-    const finished = async () => {
-      const metrics = await (await fetch(`${runtime.healthUrl}/metrics`)).text();
-      return [...metrics.matchAll(/^clawbot_generations_total\{[^}]*\} (\d+)$/gm)].reduce(
-        (sum, m) => sum + Number(m[1]),
-        0,
+    const finished = async () =>
+      metricSum(
+        await (await fetch(`${runtime.healthUrl}/metrics`)).text(),
+        'clawbot_generations_total',
       );
-    };
     const finishedBefore = await finished();
     const before = rssMiB();
     const readers = await Promise.all(
@@ -239,7 +238,7 @@ describe('the connection cap (MAX_CONNECTIONS)', function () {
     });
     const metrics = await (await fetch(`${runtime.healthUrl}/metrics`)).text();
     // The five, and any first attempt of the probe made before the server saw the others close.
-    const counted = Number(/^clawbot_http_connections_refused_total (\d+)$/m.exec(metrics)?.[1]);
+    const counted = metricSum(metrics, 'clawbot_http_connections_refused_total');
     expect(counted).to.be.at.least(5);
     expect(
       runtime.logs.filter((l) => l.msg === 'connections refused: MAX_CONNECTIONS are open'),
