@@ -3,6 +3,7 @@
 // count and length is checked against the bytes left in the file (and in MAX_HEADER_BYTES)
 // before anything is allocated or looped over, so a corrupt or truncated header costs at most
 // its own bytes.
+import { GGUF_VALUE_TYPE } from './value-type.ts';
 
 export type MetadataValue = string | number | bigint | boolean | MetadataValue[];
 
@@ -35,22 +36,6 @@ const MAX_HEADER_BYTES = 64 * 2 ** 20;
 const MAX_DIMS = 4;
 // Arrays of arrays are legal but unused; the limit keeps recursion off the stack's edge.
 const MAX_ARRAY_NESTING = 4;
-
-const VALUE = {
-  UINT8: 0,
-  INT8: 1,
-  UINT16: 2,
-  INT16: 3,
-  UINT32: 4,
-  INT32: 5,
-  FLOAT32: 6,
-  BOOL: 7,
-  STRING: 8,
-  ARRAY: 9,
-  UINT64: 10,
-  INT64: 11,
-  FLOAT64: 12,
-} as const;
 
 /** The fewest bytes a value of each type takes: a string or array is at least its length. */
 const MIN_VALUE_BYTES = [1, 1, 2, 2, 4, 4, 4, 1, 8, 12, 8, 8, 8];
@@ -210,31 +195,31 @@ class HeaderCursor {
   private value(type: number, key: string, nesting: number): MetadataValue {
     const at = (size: number) => this.take(size, `the value of ${key}`);
     switch (type) {
-      case VALUE.UINT8:
+      case GGUF_VALUE_TYPE.UINT8:
         return this.view.getUint8(at(1));
-      case VALUE.INT8:
+      case GGUF_VALUE_TYPE.INT8:
         return this.view.getInt8(at(1));
-      case VALUE.UINT16:
+      case GGUF_VALUE_TYPE.UINT16:
         return this.view.getUint16(at(2), true);
-      case VALUE.INT16:
+      case GGUF_VALUE_TYPE.INT16:
         return this.view.getInt16(at(2), true);
-      case VALUE.UINT32:
+      case GGUF_VALUE_TYPE.UINT32:
         return this.view.getUint32(at(4), true);
-      case VALUE.INT32:
+      case GGUF_VALUE_TYPE.INT32:
         return this.view.getInt32(at(4), true);
-      case VALUE.FLOAT32:
+      case GGUF_VALUE_TYPE.FLOAT32:
         return this.view.getFloat32(at(4), true);
-      case VALUE.BOOL:
+      case GGUF_VALUE_TYPE.BOOL:
         return this.view.getUint8(at(1)) !== 0;
-      case VALUE.STRING:
+      case GGUF_VALUE_TYPE.STRING:
         return this.string(`the value of ${key}`);
-      case VALUE.UINT64:
+      case GGUF_VALUE_TYPE.UINT64:
         return this.view.getBigUint64(at(8), true);
-      case VALUE.INT64:
+      case GGUF_VALUE_TYPE.INT64:
         return this.view.getBigInt64(at(8), true);
-      case VALUE.FLOAT64:
+      case GGUF_VALUE_TYPE.FLOAT64:
         return this.view.getFloat64(at(8), true);
-      case VALUE.ARRAY: {
+      case GGUF_VALUE_TYPE.ARRAY: {
         if (nesting === MAX_ARRAY_NESTING) {
           throw corrupt(`metadata ${key} nests arrays more than ${MAX_ARRAY_NESTING} deep`);
         }

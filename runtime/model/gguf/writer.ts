@@ -1,6 +1,7 @@
 // Encodes a GGUF (version 3) file in memory: for the tests' and the tiny model's small files.
 import type { GgmlTypeId } from './ggml-type.ts';
 import { tensorByteSize } from './ggml-type.ts';
+import { GGUF_VALUE_TYPE as VALUE_TYPE } from './value-type.ts';
 
 export type GgufValue =
   | { type: 'uint32' | 'int32' | 'float32'; value: number }
@@ -18,7 +19,7 @@ export interface GgufTensor {
 }
 
 const ALIGNMENT = 32;
-const VALUE_TYPE = { uint32: 4, int32: 5, float32: 6, bool: 7, string: 8, array: 9, uint64: 10 };
+const SCALAR_TYPE = { uint32: 'UINT32', int32: 'INT32', float32: 'FLOAT32' } as const;
 
 class ByteSink {
   private readonly parts: Uint8Array[] = [];
@@ -54,27 +55,27 @@ function writeValue(out: ByteSink, v: GgufValue) {
     case 'uint32':
     case 'int32':
     case 'float32':
-      out.u32(VALUE_TYPE[v.type]);
+      out.u32(VALUE_TYPE[SCALAR_TYPE[v.type]]);
       out[v.type === 'uint32' ? 'u32' : v.type === 'int32' ? 'i32' : 'f32'](v.value);
       break;
     case 'bool':
-      out.u32(VALUE_TYPE.bool);
+      out.u32(VALUE_TYPE.BOOL);
       out.bytes(Uint8Array.of(v.value ? 1 : 0));
       break;
     case 'string':
-      out.u32(VALUE_TYPE.string);
+      out.u32(VALUE_TYPE.STRING);
       out.string(v.value);
       break;
     case 'string[]':
-      out.u32(VALUE_TYPE.array);
-      out.u32(VALUE_TYPE.string);
+      out.u32(VALUE_TYPE.ARRAY);
+      out.u32(VALUE_TYPE.STRING);
       out.u64(v.value.length);
       v.value.forEach(out.string);
       break;
     case 'int32[]':
     case 'float32[]':
-      out.u32(VALUE_TYPE.array);
-      out.u32(v.type === 'int32[]' ? VALUE_TYPE.int32 : VALUE_TYPE.float32);
+      out.u32(VALUE_TYPE.ARRAY);
+      out.u32(v.type === 'int32[]' ? VALUE_TYPE.INT32 : VALUE_TYPE.FLOAT32);
       out.u64(v.value.length);
       v.value.forEach(v.type === 'int32[]' ? out.i32 : out.f32);
       break;
